@@ -1,0 +1,1 @@
+"""envs (see the project issues)."""

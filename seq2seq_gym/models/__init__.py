@@ -1,0 +1,1 @@
+"""models (see the project issues)."""

@@ -1,0 +1,26 @@
+"""Shared fixtures: the location of ../shared/data and the marker that needs it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SEQ2SEQ_GYM_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if SHARED_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"shared data folder not found at {SHARED_DATA}")
+    for item in items:
+        if "needs_shared_data" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ``../shared/data`` (tests using it carry ``@pytest.mark.needs_shared_data``)."""
+    return SHARED_DATA
