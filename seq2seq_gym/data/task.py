@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from seq2seq_gym.data.batch import Batch, collate
 from seq2seq_gym.data.example import Example
+from seq2seq_gym.data.splits import batch_order, check_disjoint
 from seq2seq_gym.data.vocab import Vocab
 
 MODALITIES = ("text", "image")
@@ -34,6 +35,13 @@ class Task:
             beyond this map to ``<unk>``).
         description: one paragraph for users and ``seq2seq-gym tasks``.
         info: free-form facts about the data (generator version, seed, paths).
+        tokenizer: the tokenizer that produced the text tokens (an object with
+            ``tokenize`` / ``detokenize``), used by :meth:`detokenize`;
+            ``None`` joins tokens with spaces.
+
+    Tasks are treated as read-only: the registry caches built-in tasks and
+    hands the same object to every caller, so do not modify a task's
+    splits or examples in place (build a new :class:`Task` instead).
     """
 
     name: str
@@ -46,8 +54,14 @@ class Task:
     max_oovs: int = 50
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    tokenizer: Any = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.vocab, Vocab):
+            raise TypeError(f"vocab must be a Vocab, got {type(self.vocab).__name__}")
+        if not isinstance(self.splits, dict):
+            raise TypeError(f"splits must be a dict of example lists, got {type(self.splits).__name__}")
+        check_disjoint(self.splits)
         if self.modality not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, got {self.modality!r}")
         for key in ("max_source_len", "max_target_len"):
@@ -81,43 +95,53 @@ class Task:
         seed: int = 0,
         bucket: bool = False,
         drop_last: bool = False,
+        bucket_pool: int = 50,
     ) -> Iterator[Batch]:
         """Iterate over a split in batches.
 
-        ``shuffle`` uses ``seed`` (the same seed gives the same order).
-        ``bucket`` groups examples of similar source length into a batch to
-        save padding (the batch order is still shuffled when ``shuffle``).
+        ``shuffle`` uses ``seed`` (the same seed gives the same order; pass
+        a different seed per epoch). ``bucket`` sorts pools of
+        ``batch_size * bucket_pool`` examples by source length (target length
+        for image sources) so that a batch holds similar lengths and less
+        padding (the batch order is still shuffled when ``shuffle``). See
+        :func:`seq2seq_gym.data.splits.batch_order`.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         data = self.split(split)
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(data)) if shuffle else np.arange(len(data))
-        if bucket:
-            chunk = batch_size * 50
-            parts = []
-            for s in range(0, len(order), chunk):
-                piece = order[s : s + chunk]
-                lens = np.array([_length(data[i]) for i in piece])
-                parts.append(piece[np.argsort(lens, kind="stable")])
-            order = np.concatenate(parts) if parts else order
-        groups = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
-        if drop_last and groups and len(groups[-1]) < batch_size:
-            groups.pop()
-        if bucket and shuffle:
-            groups = [groups[i] for i in rng.permutation(len(groups))]
-        for g in groups:
+        lens = [_length(ex) for ex in data] if bucket else [0] * len(data)
+        for g in batch_order(lens, batch_size, shuffle, seed, bucket, bucket_pool, drop_last):
             yield self.collate([data[i] for i in g])
 
     def sample(self, split: str, batch_size: int, rng: np.random.Generator) -> Batch:
         """A batch of ``batch_size`` examples drawn uniformly with replacement."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         data = self.split(split)
+        if not data:
+            raise ValueError(f"task {self.name!r}: split {split!r} is empty")
         idx = rng.integers(0, len(data), size=batch_size)
         return self.collate([data[i] for i in idx])
 
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        """Text of a token list, with this task's tokenizer (spaces when it has none)."""
+        if self.tokenizer is not None:
+            return self.tokenizer.detokenize(tokens)
+        return " ".join(tokens)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Number of examples per split."""
+        return {k: len(v) for k, v in self.splits.items()}
+
+    def __repr__(self) -> str:
+        return (
+            f"Task(name={self.name!r}, modality={self.modality!r}, metric={self.metric!r}, sizes={self.sizes}, "
+            f"vocab={len(self.vocab)}, max_source_len={self.max_source_len}, "
+            f"max_target_len={self.max_target_len}, max_oovs={self.max_oovs})"
+        )
+
 
 def _length(ex: Example) -> int:
-    return 1 if ex.is_image else len(ex.source)
+    return len(ex.references[0]) if ex.is_image else len(ex.source)
 
 
 _REGISTRY: dict[str, Callable[..., Task]] = {}
