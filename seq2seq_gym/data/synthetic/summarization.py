@@ -314,19 +314,16 @@ class _Gen:
         """A surname / organisation root: a recurring famous name or a fresh rare pseudo-word."""
         return self.r.choice(_FAMOUS) if self.r.random() < self.s["famous"] else self.rare()
 
-    def agent(self, kind: str) -> tuple[list[str], list[str]]:
+    def agent(self, kind: str) -> tuple[list[str], list[str], str]:
+        """(full name, short name, the name word) of an agent of ``kind``."""
         r = self.r
+        name = self.name()
         if kind == "person":
-            sur = self.name()
-            return [r.choice(FIRST_NAMES), sur], [sur]
-        if kind == "org":
-            full = [self.name(), r.choice(ORG_SUFFIX)]
-            return full, full
-        if kind == "team":
-            full = [self.name(), r.choice(TEAM_SUFFIX)]
-            return full, full
-        root = self.name()  # storm
-        return ["storm", root], ["storm", root]
+            return [r.choice(FIRST_NAMES), name], [name], name
+        if kind in ("org", "team"):
+            full = [name, r.choice(ORG_SUFFIX if kind == "org" else TEAM_SUFFIX)]
+            return full, full, name
+        return ["storm", name], ["storm", name], name
 
     def person(self) -> list[str]:
         return [self.r.choice(FIRST_NAMES), self.rare()]
@@ -334,11 +331,15 @@ class _Gen:
     def document(self) -> tuple[list[str], list[list[str]], dict[str, Any]]:
         r, s = self.r, self.s
         ev = r.choice(_EVENTS)
-        A, S = self.agent(ev["agent"])
+        A, S, a_name = self.agent(ev["agent"])
+        names = [a_name]
         second = ev.get("second")
-        B = self.agent(second)[0] if second else []
-        while B and B[0] == A[0]:
-            B = self.agent(second)[0]
+        B: list[str] = []
+        if second:
+            B, _, b_name = self.agent(second)
+            while b_name == a_name:
+                B, _, b_name = self.agent(second)
+            names.append(b_name)
         P = [r.choice(_PLACES)]
         P2 = [r.choice(_PLACES)]
         while P2 == P:
@@ -387,7 +388,7 @@ class _Gen:
         refs = [fill(ev["sum"], slots)]
         paras = r.sample(ev["para"], min(self.nref - 1, len(ev["para"])))
         refs += [fill(t, slots) for t in paras]
-        return src, refs, {"event": ev["kind"], "entities": [A, B] if B else [A]}
+        return src, refs, {"event": ev["kind"], "names": names, "number": slots["N"][0]}
 
 
 def _split(seed: int, name: str, n: int, difficulty: str, num_references: int) -> list[Example]:
