@@ -25,7 +25,8 @@ summaries that a model can learn exactly:
 
 Difficulty: ``"easy"`` has 1-3 distractors and the facts in a fixed order,
 ``"medium"`` (default) 5-16 distractors (sources of 80-300 tokens) and varied wording, ``"hard"`` 8-20
-distractors, the main event anywhere, and a decoy event of another agent.
+distractors, the main event anywhere, a decoy event of another agent, and
+a second salient fact (an official's reaction) that the summary adds.
 The generator is versioned (``info["generator_version"]``): the same version
 and seed always give the same data. Validation and test documents do not
 depend on ``num_train``.
@@ -241,9 +242,13 @@ BACKGROUND = {
     "person": ("{S} was born in {P2} in {Y} .", "{S} studied {F2} before starting a career in {Y} ."),
     "storm": ("forecasters had warned about {S} since {D2} .", "it is the strongest storm since {Y} ."),
 }
+# A second salient fact at "hard": a named official's reaction, stated in the summary too.
+REACTION = ("{W3} the {ROLE3} of {P} called the news {ADJ3} .", "the news is {ADJ3} said {W3} who is {ROLE3} of {P} .")
+REACTION_SUM = "and {W3} calls it {ADJ3}"
+REACTION_PARA = ("while {W3} says it is {ADJ3}", "and the {ROLE3} {W3} finds it {ADJ3}", "with {W3} calling it {ADJ3}")
 DECOYS = (
     "last year {X} opened a small office in {P2} .",
-    "in {Y} {W2} won an election in {P2} with {M} percent .",
+    "in {Y} {W2} won an election in {P2} with {VOTE} percent .",
     "a storm damaged {M} homes in {P2} in {Y} .",
     "{X} launched a {PRODUCT2} for {M} dollars in {Y} .",
 )
@@ -261,10 +266,12 @@ def _compile_all() -> tuple[list[dict[str, Any]], tuple, dict, tuple]:
     distractors = tuple(compile_template(t) for t in DISTRACTORS)
     background = {k: tuple(compile_template(t) for t in v) for k, v in BACKGROUND.items()}
     decoys = tuple(compile_template(t) for t in DECOYS)
-    return events, distractors, background, decoys
+    reaction = (tuple(compile_template(t) for t in REACTION), compile_template(REACTION_SUM),
+                tuple(compile_template(t) for t in REACTION_PARA))
+    return events, distractors, background, decoys, reaction
 
 
-_EVENTS, _DISTRACTORS, _BACKGROUND, _DECOYS = _compile_all()
+_EVENTS, _DISTRACTORS, _BACKGROUND, _DECOYS, _REACTION = _compile_all()
 
 
 def _lexicon() -> set[str]:
@@ -272,7 +279,8 @@ def _lexicon() -> set[str]:
     for e in _EVENTS:
         words |= template_words([*e["main"], *e["place"], *e["num"], *e["para"], e["sum"]])
         words |= {t for o in e["obj"] for t in o}
-    words |= template_words([*_DISTRACTORS, *_DECOYS, *[t for v in _BACKGROUND.values() for t in v]])
+    words |= template_words([*_DISTRACTORS, *_DECOYS, *[t for v in _BACKGROUND.values() for t in v],
+                             *_REACTION[0], _REACTION[1], *_REACTION[2]])
     for lst in (FIRST_NAMES, ROLES, DAYS, MONTHS, ORG_SUFFIX, TEAM_SUFFIX, PRODUCTS, FIELDS, ANIMALS, GOODS, WEATHER,
                 JOBS, BODIES, ADJ, *[w.split() for w in WHEN], *[p.split() for p in PRIZES]):
         words |= set(lst)
@@ -289,9 +297,12 @@ _YEARS = [str(y) for y in range(1950, 2025)]
 _AVOID = _LEXICON | set(_PLACES) | set(_FAMOUS)
 
 _SETTINGS = {
-    "easy": dict(distractors=(1, 3), fixed=True, main_pos=0, decoy=False, famous=0.25, background=0.5, min_len=0),
-    "medium": dict(distractors=(5, 16), fixed=False, main_pos=2, decoy=False, famous=0.25, background=0.8, min_len=80),
-    "hard": dict(distractors=(8, 20), fixed=False, main_pos=None, decoy=True, famous=0.25, background=1.0, min_len=100),
+    "easy": dict(distractors=(1, 3), fixed=True, main_pos=0, decoy=False, famous=0.25, background=0.5, min_len=0,
+                 reaction=False),
+    "medium": dict(distractors=(5, 16), fixed=False, main_pos=2, decoy=False, famous=0.25, background=0.8, min_len=80,
+                   reaction=False),
+    "hard": dict(distractors=(8, 20), fixed=False, main_pos=None, decoy=True, famous=0.25, background=1.0, min_len=100,
+                 reaction=True),
 }
 
 
@@ -350,16 +361,23 @@ class _Gen:
             "N": [_NUMS[r.randint(lo, hi)]], "F": [r.choice(FIELDS)],
             "W": self.person(), "W2": self.person(), "X": [self.rare(), r.choice(ORG_SUFFIX)], "P2": P2,
             "D2": [r.choice(DAYS)], "M": [_NUMS[r.randint(2, 999)]], "PCT": [_NUMS[r.randint(1, 30)]],
+            "VOTE": [_NUMS[r.randint(35, 80)]],
             "Y": [r.choice(_YEARS)],
             "ADJ": [r.choice(ADJ)], "WEATHER": [r.choice(WEATHER)], "JOB": [r.choice(JOBS)],
             "WHEN": r.choice(WHEN).split(), "BODY": [r.choice(BODIES)], "MONTH": [r.choice(MONTHS)],
             "GOODS": [r.choice(GOODS)], "F2": [r.choice(FIELDS)], "PRODUCT2": [r.choice(PRODUCTS)],
         }
+        if s["reaction"]:
+            slots["W3"] = self.person()
+            slots["ROLE3"] = [r.choice(ROLES)]
+            slots["ADJ3"] = [r.choice(ADJ)]
         pick = (lambda opts: opts[0]) if s["fixed"] else r.choice
         facts = [pick(ev["main"])]
         if ev["place"]:
             facts.append(pick(ev["place"]))
         facts.append(pick(ev["num"]))
+        if s["reaction"]:
+            facts.append(pick(_REACTION[0]))
         k = r.randint(*s["distractors"])
         others = r.sample(_DISTRACTORS, k)
         if r.random() < s["background"]:
@@ -388,6 +406,11 @@ class _Gen:
         refs = [fill(ev["sum"], slots)]
         paras = r.sample(ev["para"], min(self.nref - 1, len(ev["para"])))
         refs += [fill(t, slots) for t in paras]
+        if s["reaction"]:
+            refs[0] += fill(_REACTION[1], slots)
+            for ref in refs[1:]:
+                ref += fill(r.choice(_REACTION[2]), slots)
+            names.append(slots["W3"][1])
         return src, refs, {"event": ev["kind"], "names": names, "number": slots["N"][0]}
 
 
