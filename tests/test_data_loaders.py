@@ -205,6 +205,17 @@ def test_cnn_dm_stories_with_url_lists(tmp_path):
     assert task.info["format"] == "story"
 
 
+def test_cnn_dm_stories_hash_split_without_url_lists(tmp_path):
+    for i in range(40):
+        (tmp_path / f"s{i:02d}.story").write_text(f"Article {i} text\n\n@highlight\n\nsummary {i}\n")
+    (tmp_path / "s40.story").write_text("@highlight\n\nonly a highlight\n")
+    with pytest.warns(DataWarning, match="empty article"):
+        task = load_cnn_dm_task(root=tmp_path, fractions={"train": 0.5, "test": 0.5}, lower=False, fix_periods=False)
+    assert sum(task.sizes.values()) == 40 and min(task.sizes.values()) > 5
+    ex = next(e for e in task.split("train") + task.split("test") if e.id == "s07")
+    assert ex.source == ["Article", "7", "text"] and ex.references == [["summary", "7"]]
+
+
 def test_cnn_dm_bin_written_and_parsed_back(tmp_path):
     chunked = tmp_path / "finished_files" / "chunked"
     chunked.mkdir(parents=True)

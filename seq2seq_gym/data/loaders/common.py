@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from seq2seq_gym.data.example import Example
-from seq2seq_gym.data.splits import split_examples
+from seq2seq_gym.data.splits import DEFAULT_FRACTIONS, split_examples
 from seq2seq_gym.data.tokenize import Tokenizer
 
 PathLike = str | os.PathLike
@@ -74,7 +74,7 @@ def load_splits(
     if data is not None:
         exs = read(data, "data", None)
         splits = split_examples(exs, fractions, method=split_method, seed=split_seed)
-        return splits, {"split": f"{split_method} split of data, seed {split_seed}", "fractions": dict(fractions or {})}
+        return splits, {"split": f"{split_method} split of data, seed {split_seed}", "fractions": dict(fractions or DEFAULT_FRACTIONS)}
     splits = {name: read(spec, name, name) for name, spec in given.items()}
     return splits, {"split": "given files"}
 

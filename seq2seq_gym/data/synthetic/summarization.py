@@ -485,7 +485,7 @@ def summarization_task(
         modality="text",
         metric="rougeL",
         max_source_len=320,
-        max_target_len=48,
+        max_target_len=32,
         max_oovs=max_oovs,
         description=(
             "SYNTHETIC news summarization generated from a seed: stories about one event with distractor "
