@@ -74,7 +74,8 @@ def load_splits(
     if data is not None:
         exs = read(data, "data", None)
         splits = split_examples(exs, fractions, method=split_method, seed=split_seed)
-        return splits, {"split": f"{split_method} split of data, seed {split_seed}", "fractions": dict(fractions or DEFAULT_FRACTIONS)}
+        return splits, {"split": f"{split_method} split of data, seed {split_seed}",
+                        "fractions": dict(fractions or DEFAULT_FRACTIONS)}
     splits = {name: read(spec, name, name) for name, spec in given.items()}
     return splits, {"split": "given files"}
 
