@@ -367,3 +367,26 @@ def test_corpus_root_errors(tmp_path):
         make_task("scitldr")
     with pytest.raises(ValueError, match="direction"):
         make_task("multi30k", root=tmp_path, direction="fr-en")
+
+
+def test_load_path_guesses_layouts(tmp_path):
+    import json
+
+    from seq2seq_gym.data import load_path
+
+    rows = [{"id": str(i), "source": f"the cat number {i} sat on the mat", "target": f"cat {i} sat"} for i in range(40)]
+    f = tmp_path / "all.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    task = load_path(f)
+    assert sum(len(v) for v in task.splits.values()) == 40
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:30]) + "\n")
+    (d / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in rows[30:]) + "\n")
+    task = load_path(d)
+    assert len(task.split("train")) == 30 and len(task.split("validation")) == 10
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_path(tmp_path / "missing")
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        load_path(tmp_path / "notes.txt")

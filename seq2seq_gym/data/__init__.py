@@ -25,6 +25,7 @@ from seq2seq_gym.data.loaders import (
     load_karpathy_task,
     load_multi30k,
     load_parallel_task,
+    load_path,
     load_scitldr,
     load_tsv_task,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "load_karpathy_task",
     "load_multi30k",
     "load_parallel_task",
+    "load_path",
     "load_scitldr",
     "load_tsv_task",
     "make_task",

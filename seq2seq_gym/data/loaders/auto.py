@@ -1,0 +1,77 @@
+"""Guess the loader for data on disk from its layout (what ``data=`` paths use)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from seq2seq_gym.data.task import Task
+
+_SPLIT_NAMES = {
+    "train": ("train",),
+    "validation": ("validation", "valid", "val", "dev"),
+    "test": ("test",),
+}
+
+
+def _split_files(root: Path, suffix: str) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for split, names in _SPLIT_NAMES.items():
+        for n in names:
+            p = root / f"{n}{suffix}"
+            if p.is_file():
+                found[split] = p
+                break
+    return found
+
+
+def load_path(path: str | os.PathLike, **kwargs: Any) -> Task:
+    """Load a task from ``path`` by its layout; ``kwargs`` go to the chosen loader.
+
+    Recognised layouts:
+
+    * a ``.jsonl`` file: one JSON record per line (``source`` / ``target`` or
+      ``references`` fields), cut into train / validation / test by id hash
+      (:func:`~seq2seq_gym.data.load_jsonl_task`);
+    * a ``.tsv`` file: ``source<TAB>target`` lines, cut the same way;
+    * a directory with ``train.jsonl`` (and ``validation.jsonl`` / ``val`` /
+      ``dev``, ``test.jsonl``), or the same with ``.tsv``;
+    * a directory of CNN/DailyMail ``.story`` files or pointer-generator
+      ``.bin`` chunks (:func:`~seq2seq_gym.data.load_cnn_dm_task`);
+    * a Karpathy-split captioning file ``dataset_*.json``
+      (:func:`~seq2seq_gym.data.load_karpathy_task`; pass ``features=``).
+
+    Raises ``FileNotFoundError`` for a missing path and ``ValueError`` naming
+    the layouts above when none matches.
+    """
+    from seq2seq_gym.data.loaders import (
+        load_cnn_dm_task,
+        load_jsonl_task,
+        load_karpathy_task,
+        load_tsv_task,
+    )
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"data path does not exist: {p}")
+    if p.is_file():
+        name = p.name.lower()
+        if name.endswith((".jsonl", ".jsonl.gz")):
+            return load_jsonl_task(data=p, **kwargs)
+        if name.endswith((".tsv", ".tsv.gz")):
+            return load_tsv_task(data=p, **kwargs)
+        if name.startswith("dataset") and name.endswith(".json"):
+            return load_karpathy_task(p, **kwargs)
+    else:
+        for suffix, loader in ((".jsonl", load_jsonl_task), (".tsv", load_tsv_task)):
+            files = _split_files(p, suffix)
+            if "train" in files:
+                return loader(**files, **kwargs)
+        if any(p.glob("*.story")) or any(p.rglob("*.bin")):
+            return load_cnn_dm_task(p, **kwargs)
+    raise ValueError(
+        f"cannot tell the format of {p}: expected a .jsonl or .tsv file, a directory with train.jsonl / "
+        "train.tsv (+ validation, test), a directory of CNN/DailyMail .story or .bin files, or a Karpathy "
+        "dataset_*.json; or build the task with seq2seq_gym.data.make_task(...) and pass it as data="
+    )
