@@ -648,7 +648,7 @@ class Seq2SeqModel(nn.Module):
         stats = {
             "loss": float(loss.detach()),
             "nll": float(nll.detach()),
-            "coverage_loss": float(out.aux_losses["coverage"]) if "coverage" in out.aux_losses else 0.0,
+            "coverage_loss": float(out.aux_losses["coverage"].detach()) if "coverage" in out.aux_losses else 0.0,
             "tokens": int(n_tokens),
         }
         return loss, stats
