@@ -1,0 +1,442 @@
+"""Numba kernels for CIDEr-D on token ids, identical to pycocoevalcap's ``CiderScorer``.
+
+CIDEr-D (Vedantam et al. 2015, eq. 2-5 with the "-D" changes of sec. 4): for
+n = 1..N, TF-IDF vectors g^n of the n-grams (idf = log(N_docs) - log(max(1, df))),
+clipped cosine sum_g min(h_g, r_g) r_g / (|h| |r|), a Gaussian length penalty
+exp(-delta^2 / (2 sigma^2)), averaged over n and over the references, times 10.
+As in pycocoevalcap, "length" is the number of *bigrams* (its ``if n == 1`` test on a
+0-based order index), so delta = (len_h - 1) - (len_r - 1) for non-empty sequences.
+
+Document-frequency table (``dft``): a one-row hash table of every n-gram of a corpus,
+keyed ``(parent entry, token)`` with root -1, ``ddf[e]`` = number of documents
+containing n-gram e. ``cptr`` / ``clist`` list the children of each entry (CSR,
+index ``parent + 1``; the root's children are the unigrams).
+
+Kernels follow the run / lookahead layout of ``_rouge_kernels``.
+Row state = (slots, epar, etok, nent, eord, egid, eidf, erc, ehc, normr, rbig, valid,
+             nvalid, nh2, dot, hlen, sid, done, cur)
+  the row table holds every reference and hypothesis n-gram of the row; eidf[b, e] its
+  idf, erc[b, e, r] its count in reference r, ehc[b, e] in the hypothesis; normr[b, r, k]
+  the reference vector norms; nh2[b, k] the squared hypothesis norm; dot[b, r, k] the
+  clipped dot product.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from seq2seq_gym.rewards._nb import slot_of, tfind, tinsert
+
+# ------------------------------------------------------------------ df table
+
+
+@njit(cache=True)
+def df_alloc(E):
+    cap = 8
+    while cap < 2 * max(E, 1):
+        cap *= 2
+    return (
+        np.full((1, cap), -1, np.int64),
+        np.zeros((1, E), np.int64),
+        np.zeros((1, E), np.int64),
+        np.zeros(1, np.int64),
+        np.zeros(E, np.float64),
+        np.full(E, -1, np.int64),
+    )
+
+
+@njit(cache=True)
+def df_rehash(slots, epar, etok, nent):
+    slots[0, :] = -1
+    mask = slots.shape[1] - 1
+    for e in range(nent[0]):
+        i = slot_of(epar[0, e], etok[0, e], mask)
+        while slots[0, i] >= 0:
+            i = (i + 1) & mask
+        slots[0, i] = e
+
+
+@njit(cache=True)
+def df_grow(tab, need):
+    _slots, epar, etok, nent, ddf, stamp = tab
+    E = epar.shape[1]
+    ne = nent[0]
+    E2 = max(E, 1)
+    while ne + need > E2:
+        E2 *= 2
+    new = df_alloc(E2)
+    new[1][0, :ne] = epar[0, :ne]
+    new[2][0, :ne] = etok[0, :ne]
+    new[3][0] = ne
+    new[4][:ne] = ddf[:ne]
+    new[5][:ne] = stamp[:ne]
+    df_rehash(new[0], new[1], new[2], new[3])
+    return new
+
+
+@njit(cache=True)
+def df_add_docs(tab, refs, rl, valid, n, doc0):
+    """Add documents (one per row of ``refs``: its valid references) to the df table."""
+    D, R, L = refs.shape
+    lvl = np.zeros(max(L, 1), np.int64)
+    for d in range(D):
+        need = 0
+        for r in range(R):
+            if valid[d, r]:
+                need += n * rl[d, r]
+        if tab[3][0] + need > tab[1].shape[1]:
+            tab = df_grow(tab, need)
+        slots, epar, etok, nent, ddf, stamp = tab
+        doc = doc0 + d
+        for r in range(R):
+            if not valid[d, r]:
+                continue
+            Lr = rl[d, r]
+            for k in range(1, n + 1):
+                for i in range(Lr - k + 1):
+                    par = -1 if k == 1 else lvl[i]
+                    e, new = tinsert(slots, epar, etok, nent, 0, par, refs[d, r, i + k - 1])
+                    if new:
+                        ddf[e] = 0.0
+                        stamp[e] = -1
+                    if stamp[e] != doc:
+                        stamp[e] = doc
+                        ddf[e] += 1.0
+                    lvl[i] = e
+    return tab
+
+
+@njit(cache=True)
+def df_children(epar, nent):
+    """CSR of children per parent (index parent + 1; 0 is the root)."""
+    ne = nent[0]
+    cptr = np.zeros(ne + 2, np.int64)
+    for e in range(ne):
+        cptr[epar[0, e] + 2] += 1
+    for i in range(1, ne + 2):
+        cptr[i] += cptr[i - 1]
+    fill = cptr.copy()
+    clist = np.zeros(max(ne, 1), np.int64)
+    for e in range(ne):
+        p = epar[0, e] + 1
+        clist[fill[p]] = e
+        fill[p] += 1
+    return cptr, clist
+
+
+@njit(cache=True)
+def df_unigram_idf2(dft, logN, V):
+    """Squared idf of the unigram v for v in [0, V)."""
+    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    out = np.empty(V, np.float64)
+    for v in range(V):
+        g = tfind(dslots, dpar, dtok, 0, -1, v)
+        w = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+        out[v] = w * w
+    return out
+
+
+# ------------------------------------------------------------------ row state
+
+
+@njit(cache=True)
+def cd_alloc(B, R, L, T, n, cap):
+    E = max(n * (R * L + T), 1)
+    return (
+        np.full((B, cap), -1, np.int64),
+        np.zeros((B, E), np.int64),
+        np.zeros((B, E), np.int64),
+        np.zeros(B, np.int64),
+        np.zeros((B, E), np.int64),
+        np.zeros((B, E), np.int64),
+        np.zeros((B, E), np.float64),
+        np.zeros((B, E, R), np.int64),
+        np.zeros((B, E), np.int64),
+        np.zeros((B, R, n), np.float64),
+        np.zeros((B, R), np.int64),
+        np.zeros((B, R), np.bool_),
+        np.zeros(B, np.int64),
+        np.zeros((B, n), np.float64),
+        np.zeros((B, R, n), np.float64),
+        np.zeros(B, np.int64),
+        np.full((B, n + 1), -1, np.int64),
+        np.zeros(B, np.bool_),
+        np.zeros(B, np.float64),
+    )
+
+
+@njit(cache=True, error_model="numpy")
+def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
+    """pycocoevalcap's per-image score of row b from squared hypothesis norms ``nh2[b]``,
+    clipped dot products ``dot[b]``, reference norms and bigram counts; ``hb``: the
+    hypothesis bigram count; ``g``: scratch ``[R]`` for the length penalties."""
+    if nvalid[b] == 0:
+        return 0.0
+    R = rbig.shape[1]
+    for r in range(R):
+        if valid[b, r]:
+            delta = float(hb - rbig[b, r])
+            g[r] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
+    s = 0.0
+    for k in range(n):
+        nh = math.sqrt(nh2[b, k])
+        acc = 0.0
+        for r in range(R):
+            if not valid[b, r]:
+                continue
+            nr = normr[b, r, k]
+            v = dot[b, r, k]
+            if nh != 0 and nr != 0:
+                v /= nh * nr
+            acc += v * g[r]
+        s += acc
+    s /= n
+    s /= nvalid[b]
+    return s * 10.0
+
+
+@njit(cache=True, error_model="numpy")
+def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma, eos, record, out, fin):
+    """Run kernel (see ``_rouge_kernels``); ``fin[i, 0]`` = the final score."""
+    (slots, epar, etok, nent, eord, egid, eidf, erc, ehc, normr, rbig, valid,
+     nvalid, nh2, dot, hlen, sid, done, cur) = st
+    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    R = rbig.shape[1]
+    ch = np.empty(n + 1, np.int64)
+    gsc = np.empty(R, np.float64)
+    for i in range(rows.shape[0]):
+        b = rows[i]
+        if build:
+            slots[b, :] = -1
+            nent[b] = 0
+            nv = 0
+            for r in range(R):
+                vr = valid_in[i, r]
+                valid[b, r] = vr
+                L = rl[i, r] if vr else 0
+                rbig[b, r] = max(L - 1, 0)
+                if vr:
+                    nv += 1
+                for k in range(n + 1):
+                    ch[k] = -1
+                for j in range(L):
+                    tok = refs[i, r, j]
+                    for k in range(n, 0, -1):
+                        par = -1 if k == 1 else ch[k - 1]
+                        if k > 1 and par < 0:
+                            ch[k] = -1
+                            continue
+                        e, new = tinsert(slots, epar, etok, nent, b, par, tok)
+                        if new:
+                            eord[b, e] = k
+                            g = -1
+                            if k == 1:
+                                g = tfind(dslots, dpar, dtok, 0, -1, tok)
+                            elif egid[b, par] >= 0:
+                                g = tfind(dslots, dpar, dtok, 0, egid[b, par], tok)
+                            egid[b, e] = g
+                            eidf[b, e] = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                            for q in range(R):
+                                erc[b, e, q] = 0
+                            ehc[b, e] = 0
+                        erc[b, e, r] += 1
+                        ch[k] = e
+            for r in range(R):
+                for k in range(n):
+                    normr[b, r, k] = 0.0
+            for e in range(nent[b]):
+                k = eord[b, e] - 1
+                w = eidf[b, e]
+                for r in range(R):
+                    c = erc[b, e, r]
+                    if c > 0:
+                        x = c * w
+                        normr[b, r, k] += x * x
+            for r in range(R):
+                for k in range(n):
+                    normr[b, r, k] = math.sqrt(normr[b, r, k])
+                    dot[b, r, k] = 0.0
+            for k in range(n):
+                nh2[b, k] = 0.0
+            for k in range(n + 1):
+                sid[b, k] = -1
+            nvalid[b] = nv
+            hlen[b] = 0
+            done[b] = False
+            cur[b] = 0.0
+        for t in range(lens[i]):
+            if done[b]:
+                break
+            tok = toks[i, t]
+            if tok == eos:
+                done[b] = True
+                break
+            for k in range(n, 0, -1):
+                par = -1 if k == 1 else sid[b, k - 1]
+                if k > 1 and par < 0:
+                    sid[b, k] = -1
+                    continue
+                e, new = tinsert(slots, epar, etok, nent, b, par, tok)
+                if new:
+                    eord[b, e] = k
+                    g = -1
+                    if k == 1:
+                        g = tfind(dslots, dpar, dtok, 0, -1, tok)
+                    elif egid[b, par] >= 0:
+                        g = tfind(dslots, dpar, dtok, 0, egid[b, par], tok)
+                    egid[b, e] = g
+                    eidf[b, e] = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                    for q in range(R):
+                        erc[b, e, q] = 0
+                    ehc[b, e] = 0
+                sid[b, k] = e
+            hlen[b] += 1
+            for k in range(1, n + 1):
+                e = sid[b, k]
+                if e < 0:
+                    continue
+                tf = ehc[b, e]
+                w = eidf[b, e]
+                old = tf * w
+                new_w = (tf + 1) * w
+                nh2[b, k - 1] += new_w * new_w - old * old
+                for r in range(R):
+                    c = erc[b, e, r]
+                    if c > 0:
+                        vr = c * w
+                        dot[b, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
+                ehc[b, e] = tf + 1
+            if record:
+                sc = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hlen[b] - 1, n, sigma, gsc)
+                out[i, t] = sc - cur[b]
+                cur[b] = sc
+        cur[b] = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, max(hlen[b] - 1, 0), n, sigma, gsc)
+        if fin.shape[0] > 0:
+            fin[i, 0] = cur[b]
+
+
+@njit(cache=True, error_model="numpy")
+def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
+    """Exact increments of appending each id v < V.
+
+    An id whose new n-grams (one per order) are all absent from the row's reference
+    and hypothesis n-grams, and whose order >= 2 n-grams have df = 0, only changes the
+    hypothesis norms: order 1 through its unigram idf (``uidf2[v]``), orders >= 2 by
+    log(N)^2. Those ids share a closed form; every other id (children of the current
+    contexts in the row table or in the df table) is re-scored from the state with the
+    arithmetic of an append.
+    """
+    (slots, epar, etok, nent, _eord, egid, eidf, erc, ehc, normr, rbig, valid,
+     nvalid, nh2, dot, hlen, sid, done, cur) = st
+    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    B = out.shape[0]
+    R = rbig.shape[1]
+    gr = np.zeros(R, np.float64)
+    gsc = np.zeros(R, np.float64)
+    nh2s = np.zeros((1, n), np.float64)
+    dots = np.zeros((1, R, n), np.float64)
+    one = np.zeros(1, np.int64)
+    cand = np.empty(16, np.int64)
+    lw2 = logN * logN
+    for b in range(B):
+        row = out[b]
+        if done[b] or nvalid[b] == 0:
+            row[:] = 0.0
+            continue
+        hl1 = hlen[b] + 1
+        hb1 = hl1 - 1
+        c0 = cur[b]
+        for r in range(R):
+            if valid[b, r]:
+                delta = float(hb1 - rbig[b, r])
+                gr[r] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
+        # ---- closed form for the ids that only change the hypothesis norms
+        rest = 0.0
+        for k in range(2, n + 1):
+            nh = math.sqrt(nh2[b, k - 1] + (lw2 if hl1 >= k else 0.0))
+            tk = 0.0
+            for r in range(R):
+                if not valid[b, r]:
+                    continue
+                x = dot[b, r, k - 1]
+                nr = normr[b, r, k - 1]
+                if nh != 0 and nr != 0:
+                    x /= nh * nr
+                tk += x * gr[r]
+            rest += tk
+        a1 = 0.0
+        z1 = 0.0
+        for r in range(R):
+            if not valid[b, r]:
+                continue
+            nr = normr[b, r, 0]
+            if nr != 0:
+                a1 += gr[r] * dot[b, r, 0] / nr
+            else:
+                z1 += gr[r] * dot[b, r, 0]
+        scale = 10.0 / n / nvalid[b]
+        base1 = nh2[b, 0]
+        for v in range(V):
+            nh1 = math.sqrt(base1 + uidf2[v])
+            t1 = (a1 / nh1 if nh1 != 0 else a1) + z1
+            row[v] = (t1 + rest) * scale - c0
+        # ---- candidates: children of the current contexts in the row table and df table
+        nc = 0
+        for k in range(1, n + 1):
+            if hl1 < k:
+                break
+            ctx = -1 if k == 1 else sid[b, k - 1]
+            for e in range(nent[b]):
+                if epar[b, e] == ctx and etok[b, e] < V:
+                    if nc == cand.shape[0]:
+                        cand = np.concatenate((cand, np.empty(nc, np.int64)))
+                    cand[nc] = etok[b, e]
+                    nc += 1
+            if k >= 2 and egid[b, ctx] >= 0:
+                g = egid[b, ctx]
+                for ci in range(cptr[g + 1], cptr[g + 2]):
+                    v = dtok[0, clist[ci]]
+                    if v < V:
+                        if nc == cand.shape[0]:
+                            cand = np.concatenate((cand, np.empty(nc, np.int64)))
+                        cand[nc] = v
+                        nc += 1
+        for ic in range(nc):
+            v = cand[ic]
+            for k in range(n):
+                nh2s[0, k] = nh2[b, k]
+                for r in range(R):
+                    dots[0, r, k] = dot[b, r, k]
+            for k in range(1, n + 1):
+                if hl1 < k:
+                    break
+                ctx = -1 if k == 1 else sid[b, k - 1]
+                e = tfind(slots, epar, etok, b, ctx, v)
+                if e >= 0:
+                    tf = ehc[b, e]
+                    w = eidf[b, e]
+                else:
+                    tf = 0
+                    g = -1
+                    if k == 1:
+                        g = tfind(dslots, dpar, dtok, 0, -1, v)
+                    elif egid[b, ctx] >= 0:
+                        g = tfind(dslots, dpar, dtok, 0, egid[b, ctx], v)
+                    w = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                old = tf * w
+                new_w = (tf + 1) * w
+                nh2s[0, k - 1] += new_w * new_w - old * old
+                if e >= 0:
+                    for r in range(R):
+                        c = erc[b, e, r]
+                        if c > 0:
+                            vr = c * w
+                            dots[0, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
+            one[0] = nvalid[b]
+            sc = cider_eval(nh2s, dots, normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, hb1, n, sigma, gsc)
+            row[v] = sc - c0
+        if 0 <= eos < V:
+            row[eos] = 0.0
