@@ -18,4 +18,8 @@ Subpackages (imports point one way: data, rewards <- models <- envs <- agents):
 
 __version__ = "0.1.0"
 
+# Register the Seq2Seq/* Gymnasium ids. This imports only gymnasium: the
+# environment classes (and torch) load on the first gymnasium.make().
+from seq2seq_gym.envs import registration as _registration  # noqa: F401
+
 __all__ = ["__version__"]

@@ -1,1 +1,34 @@
-"""envs (see the project issues)."""
+"""Gymnasium environments: text generation as reinforcement learning.
+
+Registered ids (on ``import seq2seq_gym``): ``Seq2Seq/Summarization-v0``
+(ROUGE-L), ``Seq2Seq/Captioning-v0`` (CIDEr-D), ``Seq2Seq/Translation-v0``
+(BLEU). ``gymnasium.make(id)`` gives a :class:`TextGenEnv`;
+``gymnasium.make_vec(id, num_envs=N)`` the native batched
+:class:`TextGenVectorEnv`; :class:`~seq2seq_gym.envs.sb3.SB3VecEnv` presents
+the latter to Stable-Baselines3.
+
+The classes load lazily so that ``import seq2seq_gym`` does not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seq2seq_gym.envs.registration import ENV_IDS, register_envs
+
+__all__ = ["ENV_IDS", "GenerationEngine", "SB3VecEnv", "TextGenEnv", "TextGenVectorEnv", "register_envs"]
+
+_LAZY = {
+    "TextGenEnv": "seq2seq_gym.envs.text_gen",
+    "TextGenVectorEnv": "seq2seq_gym.envs.text_gen",
+    "GenerationEngine": "seq2seq_gym.envs.core",
+    "SB3VecEnv": "seq2seq_gym.envs.sb3",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'seq2seq_gym.envs' has no attribute {name!r}")
