@@ -412,3 +412,18 @@ def test_shipped_generator_beats_untrained(task_name):
         return float(metric.terminal(out.tokens, out.lengths, batch.refs, batch.ref_lens).mean())
 
     assert score(trained) > score(fresh) + 0.05
+
+
+def test_generator_without_copy_has_no_copy_actions():
+    from seq2seq_gym.models import ModelConfig, Seq2SeqModel
+
+    task = make_task("summarization", num_train=50, num_validation=5, num_test=5, seed=123)
+    torch.manual_seed(0)
+    model = Seq2SeqModel(ModelConfig.tiny(len(task.vocab), pointer_gen=False), task.vocab)
+    env = TextGenEnv(data=task, model=model, reward="rouge1")
+    assert env.action_space.n == len(task.vocab)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="outside the action space"):
+        env.step(len(task.vocab))
+    _, r, term, _, info = env.step(EOS_ID)
+    assert term and info["text"] == "" and r == 0.0

@@ -127,7 +127,8 @@ class GenerationEngine:
             if not 0 <= r < self.n:
                 raise ValueError(f"row {r} outside [0, {self.n})")
         batch = self.task.collate(list(examples)).to(self.device)
-        memory = self.model.encode(batch)
+        # log-probs over exactly the V + K actions (K = 0 without the copy mechanism)
+        memory = self.model.encode(batch, n_ext=max(self.copy_slots, batch.max_oovs))
         state = self.model.init_state(memory)
         log_probs, features, state = self.model.step(self.model.bos_tokens(len(rows)), state, memory)
         log_probs = self._pad_actions(log_probs)
