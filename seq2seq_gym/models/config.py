@@ -108,6 +108,9 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")
+        for name in ("bidirectional", "pointer_gen", "coverage", "intra_temporal", "intra_decoder", "share_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"ModelConfig.{name} must be a bool, got {getattr(self, name)!r}")
         if self.vocab_size < 5:
             raise ValueError(
                 f"ModelConfig.vocab_size must cover the 4 special tokens and a word, got {self.vocab_size}"

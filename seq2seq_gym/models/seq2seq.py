@@ -241,6 +241,8 @@ class Seq2SeqModel(nn.Module):
         n_oovs = torch.tensor([len(o) for o in batch.oovs], dtype=torch.long, device=enc_out.device)
         if n_ext is None:
             n_ext = batch.max_oovs
+        elif isinstance(n_ext, bool) or not isinstance(n_ext, int):
+            raise TypeError(f"n_ext must be an int, got {n_ext!r}")
         elif n_ext < batch.max_oovs:
             raise ValueError(
                 f"n_ext={n_ext} is smaller than the batch's largest number of source OOVs ({batch.max_oovs})"
