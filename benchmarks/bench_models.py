@@ -81,6 +81,34 @@ def timed(fn: Callable[[], object], repeats: int, device: torch.device) -> float
     return statistics.median(times)
 
 
+def timed_interleaved(
+    fns: dict[str, Callable[[], object]], repeats: int, device: torch.device
+) -> dict[str, list[float]]:
+    """Run the functions in turn ``repeats`` times (after one warm-up each); every run's wall time, by name.
+
+    Interleaving puts the same machine load on each function of a round, so
+    per-round ratios are robust on a shared machine.
+    """
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def ratio(times: dict[str, list[float]], num: str, den: str) -> float:
+    """Median over rounds of ``time(num) / time(den)``."""
+    return statistics.median(a / b for a, b in zip(times[num], times[den]))
+
+
 def bench_batch(model: Seq2SeqModel, batch: Batch, args: argparse.Namespace, device: torch.device) -> dict:
     B = len(batch)
     batch = batch.to(device)
@@ -109,14 +137,21 @@ def bench_batch(model: Seq2SeqModel, batch: Batch, args: argparse.Namespace, dev
         return run
 
     t_train = timed(train_update, args.repeats, device)
-    t_mle = timed(mle_fwd_bwd, args.repeats, device)
-    t_score = timed(score_fwd_bwd(True), args.repeats, device)
-    t_score_fast = timed(score_fwd_bwd(False), args.repeats, device)
+    training = timed_interleaved(
+        {"mle": mle_fwd_bwd, "score": score_fwd_bwd(True), "score_fast": score_fwd_bwd(False)}, args.repeats, device
+    )
 
     model.eval()
     L = args.max_len
-    t_greedy = timed(lambda: model.generate(batch, "greedy", max_len=L, min_len=L - 1), args.repeats, device)
-    t_beam = timed(lambda: model.generate(batch, "beam", beam_size=4, max_len=L, min_len=L - 1), args.repeats, device)
+    decoding = timed_interleaved(
+        {
+            "greedy": lambda: model.generate(batch, "greedy", max_len=L, min_len=L - 1),
+            "beam": lambda: model.generate(batch, "beam", beam_size=4, max_len=L, min_len=L - 1),
+        },
+        args.repeats,
+        device,
+    )
+    t_greedy, t_beam = (statistics.median(decoding[k]) for k in ("greedy", "beam"))
     tokens = torch.randint(4, model.vocab_size, (L, B), generator=torch.Generator().manual_seed(0)).to(device)
 
     @torch.no_grad()
@@ -138,9 +173,9 @@ def bench_batch(model: Seq2SeqModel, batch: Batch, args: argparse.Namespace, dev
         "greedy_tokens_per_s": B * L / t_greedy,
         "beam4_tokens_per_s": B * L / t_beam,
         "step_loop_tokens_per_s": B * L / t_steps,
-        "score_cost_vs_mle": t_score / t_mle,
-        "score_fast_cost_vs_mle": t_score_fast / t_mle,
-        "beam4_vs_greedy_time": t_beam / t_greedy,
+        "score_cost_vs_mle": ratio(training, "score", "mle"),
+        "score_fast_cost_vs_mle": ratio(training, "score_fast", "mle"),
+        "beam4_vs_greedy_time": ratio(decoding, "beam", "greedy"),
     }
 
 
