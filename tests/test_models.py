@@ -19,6 +19,15 @@ VOCAB = Vocab(WORDS)
 V = len(VOCAB)  # 16
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run fastest on one thread; on a loaded 2-core machine two threads can be 10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def text_batch(seed: int = 0, n: int = 4, min_len: int = 3, max_len: int = 9):
     """Random sources mixing vocabulary words and OOV words; targets drawn from the source and the vocabulary."""
     rng = np.random.default_rng(seed)
@@ -89,6 +98,11 @@ def test_config_roundtrip_and_presets():
 def test_config_errors(kw, match):
     with pytest.raises(ValueError, match=match):
         ModelConfig(**{"vocab_size": 50, **kw})
+
+
+def test_config_rejects_non_bool_flags():
+    with pytest.raises(TypeError, match="pointer_gen"):
+        ModelConfig(50, pointer_gen="yes")
 
 
 def test_config_from_dict_rejects_unknown_keys():

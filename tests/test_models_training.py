@@ -26,6 +26,15 @@ VOCAB = Vocab(WORDS)
 V = len(VOCAB)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run fastest on one thread; on a loaded 2-core machine two threads can be 10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def batch_of(seed=0, n=4):
     rng = np.random.default_rng(seed)
     pool = [*WORDS[:6], "zz", "yy"]  # w6..w9 never appear in sources or targets
@@ -247,7 +256,6 @@ def test_train_mle_on_images():
     assert sum(w == ex.target for w, ex in zip(words, batch.examples)) >= 10
 
 
-@pytest.mark.slow
 def test_copy_task_is_learned_through_the_pointer():
     """Sources of rare words that are all out of vocabulary; the target repeats the source.
 

@@ -47,7 +47,9 @@ class ModelConfig:
             distribution mixes the vocabulary distribution with the attention
             distribution scattered on the source's extended ids. Text encoders only.
         coverage: the coverage vector of See et al. (2017, eq. 10-11) is fed to
-            the attention, and the coverage loss (eq. 12-13) is returned.
+            the attention, and the coverage loss (eq. 12-13) is returned. See et
+            al. define it for additive attention (``w_c cov_ti`` inside the
+            ``tanh``); with bilinear attention it enters as ``s_t^T w_c cov_ti``.
         cov_loss_weight: weight ``lambda`` of the coverage loss in :meth:`mle_loss` (eq. 13).
         intra_temporal: intra-temporal attention on the encoder (Paulus et al.
             2018, eq. 3-5): scores are divided by the sum of their exponentials
@@ -106,6 +108,9 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive int, got {value!r}")
+        for name in ("bidirectional", "pointer_gen", "coverage", "intra_temporal", "intra_decoder", "share_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"ModelConfig.{name} must be a bool, got {getattr(self, name)!r}")
         if self.vocab_size < 5:
             raise ValueError(
                 f"ModelConfig.vocab_size must cover the 4 special tokens and a word, got {self.vocab_size}"

@@ -5,16 +5,14 @@ at test time it reads its own output, a mismatch known as exposure bias. Each
 policy here replaces the reference input in :meth:`Seq2SeqModel.score` and
 :meth:`Seq2SeqModel.mle_loss` (argument ``input_policy``):
 
-=====================  =========================================================  ==========================
-policy                 input at step t                                            gradient through the input
-=====================  =========================================================  ==========================
-:class:`TeacherForcing`    ``emb(y*_{t-1})``                                       none needed
-:class:`ScheduledSampling` ``emb(y*_{t-1})`` with probability ``eps_i``, else the    none (a discrete choice)
-                           model's sample or argmax (Bengio et al. 2015)
-:class:`SoftArgmax`        ``sum_w softmax(alpha log P_{t-1})_w emb(w)``              yes (Goyal et al. 2017)
-                           (optionally Gumbel noise and straight-through)
-:class:`TopKEmbedding`     the renormalised top-k weighted embedding                  yes (Ranzato et al. 2016)
-=====================  =========================================================  ==========================
+- :class:`TeacherForcing`: ``emb(y*_{t-1})``, the reference token;
+- :class:`ScheduledSampling` (Bengio et al. 2015): the reference token with
+  probability ``eps_i``, else the model's own sample or argmax (no gradient
+  through the choice);
+- :class:`SoftArgmax` (Goyal et al. 2017): ``sum_w softmax(alpha log P_{t-1})_w emb(w)``,
+  optionally with Gumbel noise and straight-through; gradients flow through the input;
+- :class:`TopKEmbedding` (Ranzato et al. 2016, end-to-end backprop): the
+  renormalised top-k weighted embedding; gradients flow through the weights.
 
 ``P_{t-1}`` is the model's full output distribution at the previous step (the
 pointer-generator's final distribution over the extended vocabulary). Copy

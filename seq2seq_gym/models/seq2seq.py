@@ -122,8 +122,14 @@ class Seq2SeqModel(nn.Module):
         log_probs, features, state = model.step(prev, state, memory)   # choose a_1 from log_probs
         log_probs, features, state = model.step(a_1, state, memory)    # choose a_2 ...
 
+    Rows never interact, so a vector environment restarts rows on its own
+    with :meth:`Memory.replace_rows` / :meth:`DecoderState.replace_rows`
+    (a row's numbers agree with running it alone to float rounding, ~1e-6).
     Training re-scores whole action sequences with :meth:`score` (with
-    gradients) or the reference targets with :meth:`mle_loss`.
+    gradients) or the reference targets with :meth:`mle_loss`;
+    :meth:`generate` decodes. Dropout (``config.dropout``) is active in
+    training mode only; with dropout, :meth:`step` and :meth:`score` agree in
+    eval mode.
 
     Args:
         config: the architecture.
@@ -235,6 +241,8 @@ class Seq2SeqModel(nn.Module):
         n_oovs = torch.tensor([len(o) for o in batch.oovs], dtype=torch.long, device=enc_out.device)
         if n_ext is None:
             n_ext = batch.max_oovs
+        elif isinstance(n_ext, bool) or not isinstance(n_ext, int):
+            raise TypeError(f"n_ext must be an int, got {n_ext!r}")
         elif n_ext < batch.max_oovs:
             raise ValueError(
                 f"n_ext={n_ext} is smaller than the batch's largest number of source OOVs ({batch.max_oovs})"
@@ -514,6 +522,9 @@ class Seq2SeqModel(nn.Module):
         the same numbers as calling :meth:`step` ``T`` times on those tokens
         (to 1e-5), with gradients. This is how agents re-score the actions an
         environment rollout took (the data flow of SCST and of DESIGN.md).
+        Without the pointer-generator, copy ids have log-probability ``-inf``
+        (the model cannot produce them; :meth:`mle_targets` maps reference
+        copy ids to ``<unk>`` for training).
 
         Args:
             batch: the source batch (``B`` examples).
@@ -523,7 +534,9 @@ class Seq2SeqModel(nn.Module):
             input_policy: what the decoder is fed at step ``t > 0``
                 (:mod:`seq2seq_gym.models.input_policies`); default teacher forcing.
             return_full: also return ``full_log_probs`` ``[B, T, V + n_ext]``.
-            with_entropy: compute the per-step policy entropy.
+            with_entropy: compute the per-step policy entropy. Without it and
+                without ``return_full``, only the actions' log-probabilities are
+                computed (faster: the extended distribution is never built).
             memory: a precomputed ``encode(batch)`` (reuse it across several scorings).
             generator: random source for stochastic input policies.
         """
