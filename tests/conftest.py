@@ -11,6 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEQ2SEQ_GYM_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+def pytest_configure(config):
+    # The test models are small: one intra-op thread is several times faster than
+    # two on a loaded 2-core machine (thread hand-off dominates such small ops).
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("SEQ2SEQ_GYM_TEST_THREADS", "1")))
+
+
 def pytest_collection_modifyitems(config, items):
     if SHARED_DATA.is_dir():
         return

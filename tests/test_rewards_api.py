@@ -420,9 +420,9 @@ def test_rouge_tokenizer_matches_rouge_score():
 
 
 def test_import_direction():
-    """seq2seq_gym.rewards imports nothing else of seq2seq_gym."""
-    code = ("import sys, seq2seq_gym.rewards; "
-            "print(sorted(m for m in sys.modules if m.startswith('seq2seq_gym.') "
+    """seq2seq_gym.rewards imports nothing else of seq2seq_gym (beyond what ``import seq2seq_gym`` loads)."""
+    code = ("import sys, seq2seq_gym; base = set(sys.modules); import seq2seq_gym.rewards; "
+            "print(sorted(m for m in set(sys.modules) - base if m.startswith('seq2seq_gym.') "
             "and not m.startswith('seq2seq_gym.rewards')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
