@@ -9,7 +9,8 @@ As in pycocoevalcap, "length" is the number of *bigrams* (its ``if n == 1`` test
 
 Document-frequency table (``dft``): a one-row hash table of every n-gram of a corpus,
 keyed ``(parent entry, token)`` with root -1, ``ddf[e]`` = number of documents
-containing n-gram e. ``cptr`` / ``clist`` list the children of each entry (CSR,
+containing n-gram e and ``didf[e]`` = log(N) - log(max(1, ddf[e])) (an n-gram absent
+from the table has idf log(N));containing n-gram e. ``cptr`` / ``clist`` list the children of each entry (CSR,
 index ``parent + 1``; the root's children are the unigrams).
 
 Kernels follow the run / lookahead layout of ``_rouge_kernels``.
@@ -78,8 +79,13 @@ def df_grow(tab, need):
 
 
 @njit(cache=True)
-def df_add_docs(tab, refs, rl, valid, n, doc0):
-    """Add documents (one per row of ``refs``: its valid references) to the df table."""
+def df_add_docs(tab, refs, rl, valid, n, doc0, gid_out):
+    """Add documents (one per row of ``refs``: its valid references) to the df table.
+
+    If ``gid_out`` has rows, ``gid_out[d, r, i, k - 1]`` receives the table entry of the
+    order-k n-gram starting at position i of reference r of document d (so scoring
+    these same references needs no table lookups).
+    """
     D, R, L = refs.shape
     lvl = np.zeros(max(L, 1), np.int64)
     for d in range(D):
@@ -106,6 +112,8 @@ def df_add_docs(tab, refs, rl, valid, n, doc0):
                         stamp[e] = doc
                         ddf[e] += 1.0
                     lvl[i] = e
+                    if gid_out.shape[0] > 0:
+                        gid_out[d, r, i, k - 1] = e
     return tab
 
 
@@ -128,13 +136,13 @@ def df_children(epar, nent):
 
 
 @njit(cache=True)
-def df_unigram_idf2(dft, logN, V):
+def df_unigram_idf2(dft, didf, logN, V):
     """Squared idf of the unigram v for v in [0, V)."""
-    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     out = np.empty(V, np.float64)
     for v in range(V):
         g = tfind(dslots, dpar, dtok, 0, -1, v)
-        w = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+        w = didf[g] if g >= 0 else logN
         out[v] = w * w
     return out
 
@@ -199,14 +207,21 @@ def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
 
 
 @njit(cache=True, error_model="numpy")
-def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma, eos, record, out, fin):
-    """Run kernel (see ``_rouge_kernels``); ``fin[i, 0]`` = the final score."""
+def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, lens, n, sigma, eos, record, out,
+           fin):
+    """Run kernel (see ``_rouge_kernels``); ``fin[i, 0]`` = the final score.
+
+    ``ref_gid``: df-table entries of the reference n-grams of ``refs`` (see
+    :func:`df_add_docs`) when the table was built from these very references, else an
+    empty array (the entries are looked up).
+    """
     (slots, epar, etok, nent, eord, egid, eidf, erc, ehc, normr, rbig, valid,
      nvalid, nh2, dot, hlen, sid, done, cur) = st
-    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     R = rbig.shape[1]
     ch = np.empty(n + 1, np.int64)
     gsc = np.empty(R, np.float64)
+    use_gid = ref_gid.shape[0] > 0
     for i in range(rows.shape[0]):
         b = rows[i]
         if build:
@@ -233,12 +248,14 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
                         if new:
                             eord[b, e] = k
                             g = -1
-                            if k == 1:
+                            if use_gid:
+                                g = ref_gid[i, r, j - k + 1, k - 1]
+                            elif k == 1:
                                 g = tfind(dslots, dpar, dtok, 0, -1, tok)
                             elif egid[b, par] >= 0:
                                 g = tfind(dslots, dpar, dtok, 0, egid[b, par], tok)
                             egid[b, e] = g
-                            eidf[b, e] = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                            eidf[b, e] = didf[g] if g >= 0 else logN
                             for q in range(R):
                                 erc[b, e, q] = 0
                             ehc[b, e] = 0
@@ -288,7 +305,7 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
                     elif egid[b, par] >= 0:
                         g = tfind(dslots, dpar, dtok, 0, egid[b, par], tok)
                     egid[b, e] = g
-                    eidf[b, e] = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                    eidf[b, e] = didf[g] if g >= 0 else logN
                     for q in range(R):
                         erc[b, e, q] = 0
                     ehc[b, e] = 0
@@ -319,7 +336,7 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
 
 
 @njit(cache=True, error_model="numpy")
-def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
+def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
     """Exact increments of appending each id v < V.
 
     An id whose new n-grams (one per order) are all absent from the row's reference
@@ -331,7 +348,7 @@ def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
     """
     (slots, epar, etok, nent, _eord, egid, eidf, erc, ehc, normr, rbig, valid,
      nvalid, nh2, dot, hlen, sid, done, cur) = st
-    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     B = out.shape[0]
     R = rbig.shape[1]
     gr = np.zeros(R, np.float64)
@@ -425,7 +442,7 @@ def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
                         g = tfind(dslots, dpar, dtok, 0, -1, v)
                     elif egid[b, ctx] >= 0:
                         g = tfind(dslots, dpar, dtok, 0, egid[b, ctx], v)
-                    w = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                    w = didf[g] if g >= 0 else logN
                 old = tf * w
                 new_w = (tf + 1) * w
                 nh2s[0, k - 1] += new_w * new_w - old * old

@@ -143,6 +143,8 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
         if build:
             slots[b, :] = -1
             nent[b] = 0
+            erc[b, :, :] = 0  # bulk zeroing beats per-entry initialisation (branchy inserts)
+            ehc[b, :] = 0
             for r in range(R):
                 vr = valid_in[i, r]
                 valid[b, r] = vr
@@ -164,9 +166,6 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
                                 epar[b, e] = par
                                 etok[b, e] = tok
                                 slots[b, h] = e
-                                for q in range(R):
-                                    erc[b, e, q] = 0
-                                ehc[b, e] = 0
                                 break
                             if epar[b, e] == par and etok[b, e] == tok:
                                 break

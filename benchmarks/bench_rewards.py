@@ -1,0 +1,189 @@
+"""Speed of seq2seq_gym.rewards against the reference implementations. Prints JSON.
+
+One CPU thread, batches of 256 pairs of real text from ../shared/data:
+
+- ``summaries``: AESLC-like ~60-token summaries: hypothesis = words 0-59 of an AESLC
+  email body, reference = words 25-84 of the same body (real text, partial overlap);
+- ``captions``: Multi30k English captions (~12 tokens): hypothesis = a word-dropout /
+  substitution copy of caption i, reference = caption i.
+
+For each metric: pairs/s of our token-id layer (ids prepared once, outside the timing)
+and of the reference library on the text (its own tokenization included, which is how
+it is used), and their ratio; ``rouge1/2`` is one call computing both, as
+``RougeScorer(["rouge1", "rouge2"])`` does. Also our text layer's pairs/s, the cost of
+``dense`` over ``terminal``, and the cost of one ``lookahead`` step at V = 50,000 for
+B = 256 prefixes of 30 tokens from a prefix scorer (what a critic-training loop calls).
+Medians of ``--repeats`` runs, after a warm-up (numba compilation).
+
+Usage: python benchmarks/bench_rewards.py [--data ../shared/data] [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from seq2seq_gym.rewards import Bleu, CiderD, Rouge, RougeL  # noqa: E402
+from seq2seq_gym.rewards.text import Interner, bleu_tokens, pack, pack_refs, rouge_tokenize  # noqa: E402
+
+B = 256
+V = 50_000
+
+
+def median_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def summaries(root: Path) -> tuple[list[str], list[str]]:
+    with open(root / "aeslc" / "test.jsonl", encoding="utf-8") as f:
+        bodies = [json.loads(line)["source"].split() for line in f]
+    bodies = [b for b in bodies if len(b) >= 85][:B]
+    if len(bodies) < B:
+        raise SystemExit(f"need {B} AESLC bodies of >= 85 words, found {len(bodies)}")
+    return [" ".join(b[:60]) for b in bodies], [" ".join(b[25:85]) for b in bodies]
+
+
+def captions(root: Path) -> tuple[list[str], list[str]]:
+    with gzip.open(root / "multi30k" / "raw" / "test_2016_flickr.en.gz", "rt", encoding="utf-8") as f:
+        en = f.read().splitlines()[:B]
+    rng = random.Random(0)
+    filler = " ".join(en).split()
+    hyps = []
+    for s in en:
+        words = []
+        for w in s.split():
+            u = rng.random()
+            if u < 0.15:
+                continue
+            words.append(rng.choice(filler) if u < 0.3 else w)
+        hyps.append(" ".join(words))
+    return hyps, en
+
+
+def id_batch(hyps: list[str], refs: list[str], tokenize) -> tuple[torch.Tensor, ...]:
+    intern = Interner(start=1)
+    h, hl = pack([intern(tokenize(x)) for x in hyps])
+    r, rl, _ = pack_refs([[intern(tokenize(x))] for x in refs])
+    return torch.from_numpy(h), torch.from_numpy(hl), torch.from_numpy(r), torch.from_numpy(rl)
+
+
+def bench_set(hyps: list[str], refs: list[str], repeats: int) -> dict:
+    from pycocoevalcap.cider.cider import Cider
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import BLEU
+
+    rouge_ids = id_batch(hyps, refs, rouge_tokenize)
+    bleu_ids = id_batch(hyps, refs, bleu_tokens)
+    cider_ids = id_batch(hyps, refs, str.split)
+    n = len(hyps)
+    out: dict = {
+        "pairs": n,
+        "mean_hyp_tokens": float(rouge_ids[1].float().mean()),
+        "mean_ref_tokens": float(rouge_ids[3].float().mean()),
+        "metrics": {},
+    }
+
+    rs12 = rouge_scorer.RougeScorer(["rouge1", "rouge2"])
+    rsl = rouge_scorer.RougeScorer(["rougeL"])
+    sb = BLEU(effective_order=True)  # what sacrebleu.sentence_bleu builds, reused
+    gts = {i: [r] for i, r in enumerate(refs)}
+    res = {i: [h] for i, h in enumerate(hyps)}
+    r1, r2, rl_, bl, cd = Rouge(1), Rouge(2), RougeL(), Bleu(), CiderD()
+    cases = {
+        "rouge1/2": (lambda: r2.terminal_prf(*rouge_ids, all_orders=True),
+                     lambda: [rs12.score(r, h) for h, r in zip(hyps, refs)],
+                     "rouge-score RougeScorer(['rouge1','rouge2']).score", lambda: r2.score_prf(hyps, refs,
+                                                                                               all_orders=True)),
+        "rouge1": (lambda: r1.terminal(*rouge_ids), None, None, None),
+        "rouge2": (lambda: r2.terminal(*rouge_ids), None, None, None),
+        "rougeL": (lambda: rl_.terminal(*rouge_ids), lambda: [rsl.score(r, h) for h, r in zip(hyps, refs)],
+                   "rouge-score RougeScorer(['rougeL']).score", lambda: rl_.score(hyps, refs)),
+        "bleu": (lambda: bl.terminal(*bleu_ids), lambda: [sb.sentence_score(h, [r]) for h, r in zip(hyps, refs)],
+                 "sacrebleu BLEU(effective_order=True).sentence_score (= sentence_bleu)", lambda: bl.score(hyps, refs)),
+        "cider": (lambda: cd.terminal(*cider_ids), lambda: Cider().compute_score(gts, res),
+                  "pycocoevalcap Cider().compute_score on the batch", lambda: cd.score(hyps, refs)),
+    }
+    for name, (ours, ref, ref_name, text) in cases.items():
+        t_ours = median_time(ours, repeats)
+        entry = {"ours_pairs_per_s": n / t_ours}
+        if ref is not None:
+            t_ref = median_time(ref, max(3, repeats // 2))
+            entry.update({"reference": ref_name, "reference_pairs_per_s": n / t_ref, "ratio": t_ref / t_ours,
+                          "ours_text_layer_pairs_per_s": n / median_time(text, max(3, repeats // 2))})
+        out["metrics"][name] = entry
+    dense = {}
+    for name, m, ids in (("rouge1", r1, rouge_ids), ("rouge2", r2, rouge_ids), ("rougeL", rl_, rouge_ids),
+                         ("bleu", bl, bleu_ids), ("cider", cd, cider_ids)):
+        t_term = median_time(lambda m=m, ids=ids: m.terminal(*ids), repeats)
+        t_dense = median_time(lambda m=m, ids=ids: m.dense(*ids), repeats)
+        dense[name] = t_dense / t_term
+    out["dense_over_terminal"] = dense
+    return out
+
+
+def bench_lookahead(hyps: list[str], refs: list[str], repeats: int, prefix_len: int = 30) -> dict:
+    ids = id_batch(hyps, refs, rouge_tokenize)
+    h, hl, r, rl = ids
+    if int(r.max()) >= V:
+        raise SystemExit("vocabulary of the benchmark text exceeds V")
+    steps = torch.clamp(hl, max=prefix_len)
+    out = {"B": h.shape[0], "V": V, "prefix_len": prefix_len, "ms_per_step": {}}
+    fill = median_time(lambda: np.full((h.shape[0], V), 0.5), repeats)
+    out["fill_only_ms"] = 1e3 * fill  # allocating and writing the [B, V] float64 output alone
+    for name, m in (("rouge1", Rouge(1)), ("rouge2", Rouge(2)), ("rougeL", RougeL()), ("bleu", Bleu()),
+                    ("cider", CiderD())):
+        ps = m.prefix_scorer(r, rl)
+        for t in range(prefix_len):
+            ps.append(h[:, t], t < steps)
+        out["ms_per_step"][name] = 1e3 * median_time(lambda ps=ps: ps.lookahead(V), repeats)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--repeats", type=int, default=7)
+    args = ap.parse_args()
+    root = Path(args.data)
+    if not root.is_dir():
+        raise SystemExit(f"shared data not found at {root} (pass --data)")
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    sh, sr = summaries(root)
+    ch, cr = captions(root)
+    result = {
+        "config": {"batch": B, "threads": 1, "repeats": args.repeats, "python": platform.python_version(),
+                   "numba": numba.__version__, "torch": torch.__version__, "machine": platform.machine(),
+                   "processor": platform.processor() or None},
+        "summaries": bench_set(sh, sr, args.repeats),
+        "captions": bench_set(ch, cr, args.repeats),
+        "lookahead": bench_lookahead(sh, sr, max(3, args.repeats // 2)),
+    }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
