@@ -34,14 +34,14 @@ from pathlib import Path
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numba
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seq2seq_gym.rewards import Bleu, CiderD, Rouge, RougeL  # noqa: E402
-from seq2seq_gym.rewards.text import Interner, bleu_tokens, pack, pack_refs, rouge_tokenize  # noqa: E402
+from seq2seq_gym.rewards import Bleu, CiderD, Rouge, RougeL
+from seq2seq_gym.rewards.text import Interner, bleu_tokens, pack, pack_refs, rouge_tokenize
 
 B = 256
 V = 50_000

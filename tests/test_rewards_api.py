@@ -309,6 +309,29 @@ def test_prefix_scorer_reset_rows_grows_and_accepts_bool_masks():
     assert ps.lengths.tolist() == [43, 41, 43]
 
 
+@pytest.mark.parametrize("metric", [*ALL, CiderD.from_corpus([[[4, 5, 6]], [[6, 6, 7]]])],
+                         ids=[*ALL_IDS, "cider_fitted"])
+def test_prefix_scorer_long_episodes_and_pickling(metric):
+    """Appending past the initial history capacity (state rebuilt by replay for the
+    metrics whose state grows with the hypothesis) and pickling a used metric / scorer."""
+    import pickle
+
+    rng = np.random.default_rng(11)
+    refs = torch.from_numpy(rng.integers(3, 9, (3, 2, 12)))
+    toks = torch.from_numpy(rng.integers(3, 10, (3, 45)))
+    ps = metric.prefix_scorer(refs)
+    total = torch.zeros(3, dtype=torch.float64)
+    for i in range(45):
+        total += ps.append(toks[:, i])
+    want = metric.terminal(toks, None, refs)
+    assert torch.allclose(ps.scores, want, atol=1e-12) and torch.allclose(total, want, atol=1e-12)
+    m2 = pickle.loads(pickle.dumps(metric))
+    assert torch.equal(m2.terminal(toks, None, refs), want)
+    ps2 = pickle.loads(pickle.dumps(ps))
+    assert torch.equal(ps2.scores, ps.scores)
+    assert torch.equal(ps2.append(toks[:, 0]), ps.append(toks[:, 0]))
+
+
 # ------------------------------------------------------------------------ registry / mixed
 
 

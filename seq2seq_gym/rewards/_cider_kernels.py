@@ -176,18 +176,25 @@ def cd_alloc(B, R, L, T, n, cap):
     )
 
 
+@njit(cache=True)
+def gauss_table(m, sigma):
+    """``[m + 1]``: pycocoevalcap's length penalty e ** (-(d ** 2) / (2 sigma ** 2)) for
+    |delta| = d (the same expression, evaluated once per d)."""
+    out = np.empty(m + 1, np.float64)
+    for d in range(m + 1):
+        delta = float(d)
+        out[d] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
+    return out
+
+
 @njit(cache=True, error_model="numpy")
-def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
+def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, gtab):
     """pycocoevalcap's per-image score of row b from squared hypothesis norms ``nh2[b]``,
     clipped dot products ``dot[b]``, reference norms and bigram counts; ``hb``: the
-    hypothesis bigram count; ``g``: scratch ``[R]`` for the length penalties."""
+    hypothesis bigram count; ``gtab``: :func:`gauss_table` (long enough)."""
     if nvalid[b] == 0:
         return 0.0
     R = rbig.shape[1]
-    for r in range(R):
-        if valid[b, r]:
-            delta = float(hb - rbig[b, r])
-            g[r] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
     s = 0.0
     for k in range(n):
         nh = math.sqrt(nh2[b, k])
@@ -199,7 +206,7 @@ def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
             v = dot[b, r, k]
             if nh != 0 and nr != 0:
                 v /= nh * nr
-            acc += v * g[r]
+            acc += v * gtab[abs(hb - rbig[b, r])]
         s += acc
     s /= n
     s /= nvalid[b]
@@ -220,7 +227,7 @@ def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, 
     dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     R = rbig.shape[1]
     ch = np.empty(n + 1, np.int64)
-    gsc = np.empty(R, np.float64)
+    gtab = gauss_table(64, sigma)
     use_gid = ref_gid.shape[0] > 0
     for i in range(rows.shape[0]):
         b = rows[i]
@@ -284,6 +291,11 @@ def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, 
             hlen[b] = 0
             done[b] = False
             cur[b] = 0.0
+        need = hlen[b] + lens[i] + 1  # |hypothesis bigrams - reference bigrams| stays below this
+        for r in range(R):
+            need = max(need, rbig[b, r] + 1)
+        if need >= gtab.shape[0]:
+            gtab = gauss_table(2 * need, sigma)
         for t in range(lens[i]):
             if done[b]:
                 break
@@ -327,10 +339,10 @@ def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, 
                         dot[b, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
                 ehc[b, e] = tf + 1
             if record:
-                sc = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hlen[b] - 1, n, sigma, gsc)
+                sc = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hlen[b] - 1, n, gtab)
                 out[i, t] = sc - cur[b]
                 cur[b] = sc
-        cur[b] = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, max(hlen[b] - 1, 0), n, sigma, gsc)
+        cur[b] = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, max(hlen[b] - 1, 0), n, gtab)
         if fin.shape[0] > 0:
             fin[i, 0] = cur[b]
 
@@ -352,7 +364,12 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
     B = out.shape[0]
     R = rbig.shape[1]
     gr = np.zeros(R, np.float64)
-    gsc = np.zeros(R, np.float64)
+    need = 1
+    for b in range(B):
+        need = max(need, hlen[b] + 2)
+        for r in range(R):
+            need = max(need, rbig[b, r] + 1)
+    gtab = gauss_table(need, sigma)
     nh2s = np.zeros((1, n), np.float64)
     dots = np.zeros((1, R, n), np.float64)
     one = np.zeros(1, np.int64)
@@ -367,9 +384,7 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
         hb1 = hl1 - 1
         c0 = cur[b]
         for r in range(R):
-            if valid[b, r]:
-                delta = float(hb1 - rbig[b, r])
-                gr[r] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
+            gr[r] = gtab[abs(hb1 - rbig[b, r])]
         # ---- closed form for the ids that only change the hypothesis norms
         rest = 0.0
         for k in range(2, n + 1):
@@ -453,7 +468,7 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
                             vr = c * w
                             dots[0, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
             one[0] = nvalid[b]
-            sc = cider_eval(nh2s, dots, normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, hb1, n, sigma, gsc)
+            sc = cider_eval(nh2s, dots, normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, hb1, n, gtab)
             row[v] = sc - c0
         if 0 <= eos < V:
             row[eos] = 0.0

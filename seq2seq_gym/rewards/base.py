@@ -25,6 +25,7 @@ in hypotheses and references. Outputs are float64 tensors on the device of the i
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +81,16 @@ class Metric(abc.ABC):
     def __init__(self, *, pad_id: int = 0, eos_id: int | None = None) -> None:
         self.pad_id = check_token_id(pad_id, "pad_id", allow_none=False)
         self.eos_id = check_token_id(eos_id, "eos_id")
+        self._scratch = threading.local()  # reusable one-row kernel state for batch scoring
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_scratch", None)  # a thread-local cache: not picklable, rebuilt on demand
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._scratch = threading.local()
 
     @property
     def _eos(self) -> int:
@@ -189,12 +200,29 @@ class Metric(abc.ABC):
         """(scores [B], dense increments [B, T] if record, fin [B, _fin_cols]) on int64 arrays;
         ``hlens`` already EOS-truncated. Rows are scored one by one in a scratch state."""
         B, T = hyps.shape
-        R, L = refs.shape[1], refs.shape[2]
-        state = self._alloc(1, R, L, T, Refs(refs, rlens, valid, None))
         out = np.zeros((B, T if record else 1), np.float64)
         fin = np.zeros((B, self._fin_cols), np.float64)
-        self._run(state, np.zeros(B, np.int64), True, refs, rlens, valid, hyps, hlens, -1, record, out, fin)
+        self._batch_run(hyps, hlens, refs, rlens, valid, record, out, fin)
         return fin[:, self._score_col].copy(), (out if record else None), fin
+
+    def _batch_run(self, hyps: np.ndarray, hlens: np.ndarray, refs: np.ndarray, rlens: np.ndarray,
+                   valid: np.ndarray, record: bool, out: np.ndarray, fin: np.ndarray) -> None:
+        """Run every item through a one-row scratch state, kept between calls of the same
+        shape (per thread)."""
+        R, L, T = refs.shape[1], refs.shape[2], hyps.shape[1]
+        refs_obj = Refs(refs, rlens, valid, None)
+        cache = self._scratch.__dict__
+        state = cache.get("state")
+        if state is None or cache.get("key") != (R, L, T):
+            state = self._alloc(1, R, L, T, refs_obj)
+            cache["state"], cache["key"] = state, (R, L, T)
+        else:
+            self._refresh(state, refs_obj)
+        self._run(state, np.zeros(hyps.shape[0], np.int64), True, refs, rlens, valid, hyps, hlens, -1, record, out,
+                  fin)
+
+    def _refresh(self, state: _State, refs: Refs) -> None:  # noqa: B027 (optional hook)
+        """Prepare a reused state for new references (CIDEr-D: its df)."""
 
     def _build(self, state: _State, rows: np.ndarray, refs: np.ndarray, rlens: np.ndarray,
                valid: np.ndarray) -> None:

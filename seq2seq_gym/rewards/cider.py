@@ -250,6 +250,9 @@ class CiderD(Metric):
         cap = table_capacity(self.n * (R * L + T))
         return _State(K.cd_alloc(B, R, L, T, self.n, cap), T, df)
 
+    def _refresh(self, state: _State, refs: Refs) -> None:
+        state.extra = self._df_for(refs.ids, refs.lens, refs.valid)
+
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         df = state.extra
         # with df="corpus" the table was built from these very references (same array, one
