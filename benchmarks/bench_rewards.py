@@ -13,7 +13,9 @@ it is used), and their ratio; ``rouge1/2`` is one call computing both, as
 ``RougeScorer(["rouge1", "rouge2"])`` does. Also our text layer's pairs/s, the cost of
 ``dense`` over ``terminal``, and the cost of one ``lookahead`` step at V = 50,000 for
 B = 256 prefixes of 30 tokens from a prefix scorer (what a critic-training loop calls).
-Medians of ``--repeats`` runs, after a warm-up (numba compilation).
+Times are CPU time (``time.process_time``; one thread), medians of ``--repeats`` repeats
+of ~50 ms loops after a warm-up (numba compilation); ours and the reference (and dense
+and terminal) are measured alternately and the ratio is the median per-repeat ratio.
 
 Usage: python benchmarks/bench_rewards.py [--data ../shared/data] [--repeats 7]
 """
@@ -47,14 +49,35 @@ B = 256
 V = 50_000
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def _per_call(fn, loops: int) -> float:
+    t0 = time.process_time()
+    for _ in range(loops):
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return (time.process_time() - t0) / loops
+
+
+def _loops(fn, min_s: float) -> int:
+    fn()  # warm-up (numba compilation, caches)
+    return max(1, int(min_s / max(_per_call(fn, 1), 1e-7)))
+
+
+def median_time(fn, repeats: int, min_s: float = 0.05) -> float:
+    """Median over ``repeats`` of the CPU time of one call (``time.process_time``: the
+    process runs one thread, and time spent descheduled on a shared machine is not
+    counted); each repeat loops for about ``min_s`` seconds."""
+    loops = _loops(fn, min_s)
+    return statistics.median(_per_call(fn, loops) for _ in range(repeats))
+
+
+def paired_times(fa, fb, repeats: int, min_s: float = 0.05) -> tuple[float, float, float]:
+    """(median time of fa, median time of fb, median of the per-repeat ratios fb / fa),
+    the two measured alternately so that slow phases of a shared machine hit both."""
+    la, lb = _loops(fa, min_s), _loops(fb, min_s)
+    ta, tb = [], []
+    for _ in range(repeats):
+        ta.append(_per_call(fa, la))
+        tb.append(_per_call(fb, lb))
+    return statistics.median(ta), statistics.median(tb), statistics.median(b / a for a, b in zip(ta, tb))
 
 
 def summaries(root: Path) -> tuple[list[str], list[str]]:
@@ -127,19 +150,18 @@ def bench_set(hyps: list[str], refs: list[str], repeats: int) -> dict:
                   "pycocoevalcap Cider().compute_score on the batch", lambda: cd.score(hyps, refs)),
     }
     for name, (ours, ref, ref_name, text) in cases.items():
-        t_ours = median_time(ours, repeats)
-        entry = {"ours_pairs_per_s": n / t_ours}
-        if ref is not None:
-            t_ref = median_time(ref, max(3, repeats // 2))
-            entry.update({"reference": ref_name, "reference_pairs_per_s": n / t_ref, "ratio": t_ref / t_ours,
-                          "ours_text_layer_pairs_per_s": n / median_time(text, max(3, repeats // 2))})
-        out["metrics"][name] = entry
+        if ref is None:
+            out["metrics"][name] = {"ours_pairs_per_s": n / median_time(ours, repeats)}
+            continue
+        t_ours, t_ref, ratio = paired_times(ours, ref, repeats)
+        out["metrics"][name] = {"ours_pairs_per_s": n / t_ours, "reference": ref_name,
+                                "reference_pairs_per_s": n / t_ref, "ratio": ratio,
+                                "ours_text_layer_pairs_per_s": n / median_time(text, repeats)}
     dense = {}
     for name, m, ids in (("rouge1", r1, rouge_ids), ("rouge2", r2, rouge_ids), ("rougeL", rl_, rouge_ids),
                          ("bleu", bl, bleu_ids), ("cider", cd, cider_ids)):
-        t_term = median_time(lambda m=m, ids=ids: m.terminal(*ids), repeats)
-        t_dense = median_time(lambda m=m, ids=ids: m.dense(*ids), repeats)
-        dense[name] = t_dense / t_term
+        dense[name] = paired_times(lambda m=m, ids=ids: m.terminal(*ids), lambda m=m, ids=ids: m.dense(*ids),
+                                   repeats)[2]
     out["dense_over_terminal"] = dense
     return out
 
@@ -151,14 +173,14 @@ def bench_lookahead(hyps: list[str], refs: list[str], repeats: int, prefix_len: 
         raise SystemExit("vocabulary of the benchmark text exceeds V")
     steps = torch.clamp(hl, max=prefix_len)
     out = {"B": h.shape[0], "V": V, "prefix_len": prefix_len, "ms_per_step": {}}
-    fill = median_time(lambda: np.full((h.shape[0], V), 0.5), repeats)
+    fill = median_time(lambda: np.full((h.shape[0], V), 0.5), repeats, min_s=0.1)
     out["fill_only_ms"] = 1e3 * fill  # allocating and writing the [B, V] float64 output alone
     for name, m in (("rouge1", Rouge(1)), ("rouge2", Rouge(2)), ("rougeL", RougeL()), ("bleu", Bleu()),
                     ("cider", CiderD())):
         ps = m.prefix_scorer(r, rl)
         for t in range(prefix_len):
             ps.append(h[:, t], t < steps)
-        out["ms_per_step"][name] = 1e3 * median_time(lambda ps=ps: ps.lookahead(V), repeats)
+        out["ms_per_step"][name] = 1e3 * median_time(lambda ps=ps: ps.lookahead(V), repeats, min_s=0.1)
     return out
 
 
@@ -180,7 +202,7 @@ def main() -> None:
                    "processor": platform.processor() or None},
         "summaries": bench_set(sh, sr, args.repeats),
         "captions": bench_set(ch, cr, args.repeats),
-        "lookahead": bench_lookahead(sh, sr, max(3, args.repeats // 2)),
+        "lookahead": bench_lookahead(sh, sr, args.repeats),
     }
     print(json.dumps(result, indent=1))
 

@@ -187,7 +187,7 @@ def gauss_table(m, sigma):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, gtab):
     """pycocoevalcap's per-image score of row b from squared hypothesis norms ``nh2[b]``,
     clipped dot products ``dot[b]``, reference norms and bigram counts; ``hb``: the
