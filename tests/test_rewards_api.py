@@ -85,6 +85,22 @@ def test_empty_reference_counts_when_masked():
     assert Rouge(1).terminal(h, None, rr, rl, ref_mask=mask).item() == pytest.approx(sc.fmeasure)
 
 
+@pytest.mark.parametrize("metric", ALL, ids=ALL_IDS)
+def test_empty_batch_and_zero_width(metric):
+    out = metric.terminal(torch.zeros((0, 4), dtype=torch.int64), None, torch.zeros((0, 2, 3), dtype=torch.int64))
+    assert out.shape == (0,)
+    assert metric.dense(torch.zeros((0, 4), dtype=torch.int64), None,
+                        torch.zeros((0, 1, 3), dtype=torch.int64)).shape == (0, 4)
+    z = metric.terminal(torch.zeros((2, 0), dtype=torch.int64), None, t([[[4, 5]], [[6, 0]]]))
+    assert torch.equal(z, torch.zeros(2, dtype=torch.float64))
+    assert metric.dense(torch.zeros((2, 0), dtype=torch.int64), None, t([[[4, 5]], [[6, 0]]])).shape == (2, 0)
+    la = metric.lookahead(torch.zeros((2, 0), dtype=torch.int64), None, t([[[4, 5]], [[6, 0]]]), None, 7)
+    assert torch.allclose(la[:, 4], metric.terminal(t([[4], [4]]), None, t([[[4, 5]], [[6, 0]]])))
+    # one reference per example: refs [B, L], ref_lens [B], ref_mask [B]
+    one = metric.terminal(t([[4, 5]]), None, t([[4, 5, 0]]), t([2]), ref_mask=torch.tensor([True]))
+    assert one.item() == metric.terminal(t([[4, 5]]), None, t([[[4, 5, 0]]])).item()
+
+
 def test_length_one_sequences():
     """Hand-derived: [7] against [7]."""
     h, r = t([[7]]), t([[[7]]])

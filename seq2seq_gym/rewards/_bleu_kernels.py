@@ -1,6 +1,6 @@
 """Numba kernels for sentence / corpus BLEU on token ids, identical to sacrebleu.
 
-BLEU (Papineni et al. 2002, eq. 1-2): brevity penalty times the geometric mean of
+BLEU (Papineni et al. 2002, sec. 2.3): brevity penalty times the geometric mean of
 clipped n-gram precisions, n = 1..N. Smoothing as sacrebleu (Chen & Cherry 2014):
 ``method`` 0 = none, 1 = floor, 2 = add-k, 3 = exp. ``eff`` = effective order.
 

@@ -1,6 +1,6 @@
 """Numba kernels for CIDEr-D on token ids, identical to pycocoevalcap's ``CiderScorer``.
 
-CIDEr-D (Vedantam et al. 2015, eq. 2-5 with the "-D" changes of sec. 4): for
+CIDEr-D (Vedantam et al. 2015: CIDEr of sec. 3 with the "-D" changes): for
 n = 1..N, TF-IDF vectors g^n of the n-grams (idf = log(N_docs) - log(max(1, df))),
 clipped cosine sum_g min(h_g, r_g) r_g / (|h| |r|), a Gaussian length penalty
 exp(-delta^2 / (2 sigma^2)), averaged over n and over the references, times 10.

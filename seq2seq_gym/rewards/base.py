@@ -4,10 +4,10 @@ A metric scores token-id sequences against padded references in three modes:
 
 - ``terminal``: one score per sequence;
 - ``dense``: r_t = score(y_1..t) - score(y_1..t-1), summing to the terminal score
-  (the reward shaping of Ranzato et al. 2016, MIXER, and of the actor-critic of
-  Bahdanau et al. 2017, eq. 7);
+  (the intermediate rewards of Bahdanau et al. 2017, "An Actor-Critic Algorithm for
+  Sequence Prediction");
 - ``lookahead``: the exact increment of appending each vocabulary id to a prefix,
-  the "true Q" targets of critic pre-training (Bahdanau et al. 2017, sec. 3);
+  the "true Q" targets that critic pre-training needs (same paper);
 
 and a :class:`PrefixScorer` keeps the running state of B sequences generated token
 by token (what a vectorised environment needs).
@@ -60,9 +60,9 @@ class _State:
 class Metric(abc.ABC):
     """A sequence metric on token ids (batched) and on text.
 
-    Subclasses implement one metric of the survey's reward table (Keneshloo et al.,
-    "Deep Reinforcement Learning for Sequence-to-Sequence Models", sec. 2.3): ROUGE,
-    BLEU, CIDEr-D; each names its paper and equation.
+    Subclasses implement the sequence metrics used as rewards in the survey
+    "Deep Reinforcement Learning for Sequence-to-Sequence Models" (Keneshloo et al.):
+    ROUGE, BLEU, CIDEr-D; each names its paper and equation.
 
     Args:
         pad_id: id that ends a sequence when its length is not given (default 0).
@@ -369,9 +369,8 @@ class PrefixScorer:
             ref_lens, ref_mask: as in :meth:`Metric.terminal`, for these rows.
         """
         B = self.batch_size
-        if isinstance(idx, (torch.Tensor, np.ndarray)) and (
-            (isinstance(idx, torch.Tensor) and idx.dtype == torch.bool) or (isinstance(idx, np.ndarray)
-                                                                          and idx.dtype == np.bool_)):
+        is_mask = (idx.dtype == torch.bool) if isinstance(idx, torch.Tensor) else (np.asarray(idx).dtype == np.bool_)
+        if is_mask:
             rows = np.nonzero(as_bool_array(idx, "idx", (B,)))[0].astype(np.int64)
         else:
             rows, _ = as_int_array(idx, "idx", (1,))

@@ -1,8 +1,8 @@
 """CIDEr-D, identical to ``pycocoevalcap``'s ``Cider`` (``cider_scorer.py``), on token ids.
 
 Vedantam, Zitnick, Parikh, "CIDEr: Consensus-based Image Description Evaluation",
-CVPR 2015: eq. 2 (TF-IDF n-gram vectors), eq. 3-4 (cosine per order, averaged over
-references and orders 1..4) and the CIDEr-D changes of sec. 4 (Gaussian length
+CVPR 2015, sec. 3: TF-IDF n-gram vectors, cosine per order averaged over references
+and orders 1..4; and its CIDEr-D variant (Gaussian length
 penalty with sigma = 6, clipped n-gram counts, x10). The details follow
 pycocoevalcap exactly, including its choice of *bigram count* as the length.
 
@@ -151,7 +151,7 @@ class DocumentFrequency:
 
 
 class CiderD(Metric):
-    """CIDEr-D (Vedantam et al. 2015, eq. 2-5 and sec. 4) as pycocoevalcap, x10 scale (~0-10).
+    """CIDEr-D (Vedantam et al. 2015, sec. 3 and its "-D" variant) as pycocoevalcap, x10 scale.
 
     ``dense`` and the prefix scorer update the hypothesis TF-IDF norms and clipped dot
     products incrementally; ``lookahead`` is exact: ids whose new n-grams are unseen in
