@@ -71,8 +71,8 @@ class _RougeBase(Metric):
     def _prf_dict(self, fin: np.ndarray, device: Any, all_orders: bool) -> dict[str, dict[str, torch.Tensor]]:
         names = self._base_names()
         first = 0 if all_orders else len(names) - 1
-        ft = to_tensor(fin, device)  # one conversion; the entries are column views
-        return {names[j]: {key: ft[:, 3 * j + c] for c, key in enumerate(("precision", "recall", "fmeasure"))}
+        cols = to_tensor(np.ascontiguousarray(fin.T), device).unbind(0)  # one copy, then row views
+        return {names[j]: {key: cols[3 * j + c] for c, key in enumerate(("precision", "recall", "fmeasure"))}
                 for j in range(first, len(names))}
 
     def _score_text(self, hypotheses: Sequence[str], references: Any) -> tuple[np.ndarray, Any]:
