@@ -85,6 +85,22 @@ def test_empty_reference_counts_when_masked():
     assert Rouge(1).terminal(h, None, rr, rl, ref_mask=mask).item() == pytest.approx(sc.fmeasure)
 
 
+@pytest.mark.parametrize("metric", ALL, ids=ALL_IDS)
+def test_empty_batch_and_zero_width(metric):
+    out = metric.terminal(torch.zeros((0, 4), dtype=torch.int64), None, torch.zeros((0, 2, 3), dtype=torch.int64))
+    assert out.shape == (0,)
+    assert metric.dense(torch.zeros((0, 4), dtype=torch.int64), None,
+                        torch.zeros((0, 1, 3), dtype=torch.int64)).shape == (0, 4)
+    z = metric.terminal(torch.zeros((2, 0), dtype=torch.int64), None, t([[[4, 5]], [[6, 0]]]))
+    assert torch.equal(z, torch.zeros(2, dtype=torch.float64))
+    assert metric.dense(torch.zeros((2, 0), dtype=torch.int64), None, t([[[4, 5]], [[6, 0]]])).shape == (2, 0)
+    la = metric.lookahead(torch.zeros((2, 0), dtype=torch.int64), None, t([[[4, 5]], [[6, 0]]]), None, 7)
+    assert torch.allclose(la[:, 4], metric.terminal(t([[4], [4]]), None, t([[[4, 5]], [[6, 0]]])))
+    # one reference per example: refs [B, L], ref_lens [B], ref_mask [B]
+    one = metric.terminal(t([[4, 5]]), None, t([[4, 5, 0]]), t([2]), ref_mask=torch.tensor([True]))
+    assert one.item() == metric.terminal(t([[4, 5]]), None, t([[[4, 5, 0]]])).item()
+
+
 def test_length_one_sequences():
     """Hand-derived: [7] against [7]."""
     h, r = t([[7]]), t([[[7]]])
@@ -307,6 +323,29 @@ def test_prefix_scorer_reset_rows_grows_and_accepts_bool_masks():
     for _ in range(40):
         ps.append(t([4, 11, 8]))
     assert ps.lengths.tolist() == [43, 41, 43]
+
+
+@pytest.mark.parametrize("metric", [*ALL, CiderD.from_corpus([[[4, 5, 6]], [[6, 6, 7]]])],
+                         ids=[*ALL_IDS, "cider_fitted"])
+def test_prefix_scorer_long_episodes_and_pickling(metric):
+    """Appending past the initial history capacity (state rebuilt by replay for the
+    metrics whose state grows with the hypothesis) and pickling a used metric / scorer."""
+    import pickle
+
+    rng = np.random.default_rng(11)
+    refs = torch.from_numpy(rng.integers(3, 9, (3, 2, 12)))
+    toks = torch.from_numpy(rng.integers(3, 10, (3, 45)))
+    ps = metric.prefix_scorer(refs)
+    total = torch.zeros(3, dtype=torch.float64)
+    for i in range(45):
+        total += ps.append(toks[:, i])
+    want = metric.terminal(toks, None, refs)
+    assert torch.allclose(ps.scores, want, atol=1e-12) and torch.allclose(total, want, atol=1e-12)
+    m2 = pickle.loads(pickle.dumps(metric))
+    assert torch.equal(m2.terminal(toks, None, refs), want)
+    ps2 = pickle.loads(pickle.dumps(ps))
+    assert torch.equal(ps2.scores, ps.scores)
+    assert torch.equal(ps2.append(toks[:, 0]), ps.append(toks[:, 0]))
 
 
 # ------------------------------------------------------------------------ registry / mixed

@@ -1,6 +1,6 @@
 """Numba kernels for sentence / corpus BLEU on token ids, identical to sacrebleu.
 
-BLEU (Papineni et al. 2002, eq. 1-2): brevity penalty times the geometric mean of
+BLEU (Papineni et al. 2002, sec. 2.3): brevity penalty times the geometric mean of
 clipped n-gram precisions, n = 1..N. Smoothing as sacrebleu (Chen & Cherry 2014):
 ``method`` 0 = none, 1 = floor, 2 = add-k, 3 = exp. ``eff`` = effective order.
 
@@ -105,7 +105,64 @@ def bleu_sentence(correct, b, hl, ref_len, N, method, sv, eff):
     return bp * math.exp(acc / eff_order) / 100.0
 
 
-@njit(cache=True)
+_LOG100 = math.log(100.0)
+_LOG2 = math.log(2.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def bleu_sentence_tab(correct, b, hl, ref_len, N, method, sv, eff, logk, log100sv):
+    """:func:`bleu_sentence` with log(100 c / t) = log 100 + log c - log t from a table
+    ``logk[k] = log k``: the same value up to rounding (~1e-16), without N logarithms
+    per call. Used for the per-token prefix scores of ``dense`` / prefix scorers;
+    terminal scores use the exact sacrebleu arithmetic."""
+    if ref_len < 0 or hl == 0:
+        return 0.0
+    anyc = False
+    m = 0
+    eff_order = N
+    acc = 0.0
+    done = 0
+    for n in range(1, N + 1):
+        ci = correct[b, n - 1]
+        if ci != 0:
+            anyc = True
+        if done < n - 1:
+            continue  # past the first order without hypothesis n-grams: only anyc matters
+        ti = hl - n + 1
+        if method == 2 and n > 1:
+            c = ci + sv
+            t = max(ti, 0) + sv
+            if t == 0:
+                continue
+            if eff:
+                eff_order = n
+            acc += math.log(100.0 * c / t) if c != 0 else -9999999999.0
+            done = n
+            continue
+        if ti <= 0:
+            continue
+        if eff:
+            eff_order = n
+        if ci == 0:
+            if method == 3:
+                m += 1
+                acc += _LOG100 - m * _LOG2 - logk[ti]
+            elif method == 1:
+                acc += log100sv - logk[ti]
+            else:
+                acc += -9999999999.0
+        else:
+            acc += _LOG100 + logk[ci] - logk[ti]
+        done = n
+    if not anyc:
+        return 0.0
+    for _ in range(done, eff_order):
+        acc += -9999999999.0
+    lbp = (1 - ref_len / hl) if hl < ref_len else 0.0  # log of the brevity penalty
+    return math.exp(lbp + acc / eff_order) / 100.0
+
+
+@njit(cache=True, inline="always")
 def closest_ref_len(hl, rlen, valid, b):
     """sacrebleu's closest reference length (ties: the shorter); -1 without references."""
     best_d = -1
@@ -120,6 +177,15 @@ def closest_ref_len(hl, rlen, valid, b):
         elif d == best_d and rlen[b, r] < best:
             best = rlen[b, r]
     return best
+
+
+@njit(cache=True)
+def _log_table(n):
+    """``[n]`` with log k at k >= 1 (entry 0 unused)."""
+    out = np.zeros(max(n, 2), np.float64)
+    for k in range(1, out.shape[0]):
+        out[k] = math.log(k)
+    return out
 
 
 @njit(cache=True)
@@ -152,6 +218,8 @@ def bl_run(st, rows, build, refs, rl, valid_in, toks, lens, N, method, sv, eff, 
     L = refs.shape[2]
     lvl = np.empty(max(L, 1), np.int64)
     touched = np.empty(max(N * L, 1), np.int64)
+    logk = _log_table(toks.shape[1] + 2 if record else 1)
+    log100sv = math.log(100.0 * sv) if sv > 0 else 0.0
     for i in range(rows.shape[0]):
         b = rows[i]
         if build:
@@ -207,7 +275,10 @@ def bl_run(st, rows, build, refs, rl, valid_in, toks, lens, N, method, sv, eff, 
                     ehc[b, e] += 1
             if record:
                 h = hlen[b]
-                new = bleu_sentence(correct, b, h, closest_ref_len(h, rlen, valid, b), N, method, sv, eff)
+                if h >= logk.shape[0]:
+                    logk = _log_table(2 * h)
+                new = bleu_sentence_tab(correct, b, h, closest_ref_len(h, rlen, valid, b), N, method, sv, eff, logk,
+                                        log100sv)
                 out[i, t] = new - cur[b]
                 cur[b] = new
         h = hlen[b]

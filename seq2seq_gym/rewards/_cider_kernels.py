@@ -1,6 +1,6 @@
 """Numba kernels for CIDEr-D on token ids, identical to pycocoevalcap's ``CiderScorer``.
 
-CIDEr-D (Vedantam et al. 2015, eq. 2-5 with the "-D" changes of sec. 4): for
+CIDEr-D (Vedantam et al. 2015: CIDEr of sec. 3 with the "-D" changes): for
 n = 1..N, TF-IDF vectors g^n of the n-grams (idf = log(N_docs) - log(max(1, df))),
 clipped cosine sum_g min(h_g, r_g) r_g / (|h| |r|), a Gaussian length penalty
 exp(-delta^2 / (2 sigma^2)), averaged over n and over the references, times 10.
@@ -9,7 +9,8 @@ As in pycocoevalcap, "length" is the number of *bigrams* (its ``if n == 1`` test
 
 Document-frequency table (``dft``): a one-row hash table of every n-gram of a corpus,
 keyed ``(parent entry, token)`` with root -1, ``ddf[e]`` = number of documents
-containing n-gram e. ``cptr`` / ``clist`` list the children of each entry (CSR,
+containing n-gram e and ``didf[e]`` = log(N) - log(max(1, ddf[e])) (an n-gram absent
+from the table has idf log(N));containing n-gram e. ``cptr`` / ``clist`` list the children of each entry (CSR,
 index ``parent + 1``; the root's children are the unigrams).
 
 Kernels follow the run / lookahead layout of ``_rouge_kernels``.
@@ -78,8 +79,13 @@ def df_grow(tab, need):
 
 
 @njit(cache=True)
-def df_add_docs(tab, refs, rl, valid, n, doc0):
-    """Add documents (one per row of ``refs``: its valid references) to the df table."""
+def df_add_docs(tab, refs, rl, valid, n, doc0, gid_out):
+    """Add documents (one per row of ``refs``: its valid references) to the df table.
+
+    If ``gid_out`` has rows, ``gid_out[d, r, i, k - 1]`` receives the table entry of the
+    order-k n-gram starting at position i of reference r of document d (so scoring
+    these same references needs no table lookups).
+    """
     D, R, L = refs.shape
     lvl = np.zeros(max(L, 1), np.int64)
     for d in range(D):
@@ -106,6 +112,8 @@ def df_add_docs(tab, refs, rl, valid, n, doc0):
                         stamp[e] = doc
                         ddf[e] += 1.0
                     lvl[i] = e
+                    if gid_out.shape[0] > 0:
+                        gid_out[d, r, i, k - 1] = e
     return tab
 
 
@@ -128,13 +136,13 @@ def df_children(epar, nent):
 
 
 @njit(cache=True)
-def df_unigram_idf2(dft, logN, V):
+def df_unigram_idf2(dft, didf, logN, V):
     """Squared idf of the unigram v for v in [0, V)."""
-    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     out = np.empty(V, np.float64)
     for v in range(V):
         g = tfind(dslots, dpar, dtok, 0, -1, v)
-        w = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+        w = didf[g] if g >= 0 else logN
         out[v] = w * w
     return out
 
@@ -168,18 +176,25 @@ def cd_alloc(B, R, L, T, n, cap):
     )
 
 
-@njit(cache=True, error_model="numpy")
-def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
+@njit(cache=True)
+def gauss_table(m, sigma):
+    """``[m + 1]``: pycocoevalcap's length penalty e ** (-(d ** 2) / (2 sigma ** 2)) for
+    |delta| = d (the same expression, evaluated once per d)."""
+    out = np.empty(m + 1, np.float64)
+    for d in range(m + 1):
+        delta = float(d)
+        out[d] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
+    return out
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, gtab):
     """pycocoevalcap's per-image score of row b from squared hypothesis norms ``nh2[b]``,
     clipped dot products ``dot[b]``, reference norms and bigram counts; ``hb``: the
-    hypothesis bigram count; ``g``: scratch ``[R]`` for the length penalties."""
+    hypothesis bigram count; ``gtab``: :func:`gauss_table` (long enough)."""
     if nvalid[b] == 0:
         return 0.0
     R = rbig.shape[1]
-    for r in range(R):
-        if valid[b, r]:
-            delta = float(hb - rbig[b, r])
-            g[r] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
     s = 0.0
     for k in range(n):
         nh = math.sqrt(nh2[b, k])
@@ -191,7 +206,7 @@ def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
             v = dot[b, r, k]
             if nh != 0 and nr != 0:
                 v /= nh * nr
-            acc += v * g[r]
+            acc += v * gtab[abs(hb - rbig[b, r])]
         s += acc
     s /= n
     s /= nvalid[b]
@@ -199,14 +214,21 @@ def cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hb, n, sigma, g):
 
 
 @njit(cache=True, error_model="numpy")
-def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma, eos, record, out, fin):
-    """Run kernel (see ``_rouge_kernels``); ``fin[i, 0]`` = the final score."""
+def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, lens, n, sigma, eos, record, out,
+           fin):
+    """Run kernel (see ``_rouge_kernels``); ``fin[i, 0]`` = the final score.
+
+    ``ref_gid``: df-table entries of the reference n-grams of ``refs`` (see
+    :func:`df_add_docs`) when the table was built from these very references, else an
+    empty array (the entries are looked up).
+    """
     (slots, epar, etok, nent, eord, egid, eidf, erc, ehc, normr, rbig, valid,
      nvalid, nh2, dot, hlen, sid, done, cur) = st
-    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     R = rbig.shape[1]
     ch = np.empty(n + 1, np.int64)
-    gsc = np.empty(R, np.float64)
+    gtab = gauss_table(64, sigma)
+    use_gid = ref_gid.shape[0] > 0
     for i in range(rows.shape[0]):
         b = rows[i]
         if build:
@@ -233,12 +255,14 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
                         if new:
                             eord[b, e] = k
                             g = -1
-                            if k == 1:
+                            if use_gid:
+                                g = ref_gid[i, r, j - k + 1, k - 1]
+                            elif k == 1:
                                 g = tfind(dslots, dpar, dtok, 0, -1, tok)
                             elif egid[b, par] >= 0:
                                 g = tfind(dslots, dpar, dtok, 0, egid[b, par], tok)
                             egid[b, e] = g
-                            eidf[b, e] = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                            eidf[b, e] = didf[g] if g >= 0 else logN
                             for q in range(R):
                                 erc[b, e, q] = 0
                             ehc[b, e] = 0
@@ -267,6 +291,11 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
             hlen[b] = 0
             done[b] = False
             cur[b] = 0.0
+        need = hlen[b] + lens[i] + 1  # |hypothesis bigrams - reference bigrams| stays below this
+        for r in range(R):
+            need = max(need, rbig[b, r] + 1)
+        if need >= gtab.shape[0]:
+            gtab = gauss_table(2 * need, sigma)
         for t in range(lens[i]):
             if done[b]:
                 break
@@ -288,7 +317,7 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
                     elif egid[b, par] >= 0:
                         g = tfind(dslots, dpar, dtok, 0, egid[b, par], tok)
                     egid[b, e] = g
-                    eidf[b, e] = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                    eidf[b, e] = didf[g] if g >= 0 else logN
                     for q in range(R):
                         erc[b, e, q] = 0
                     ehc[b, e] = 0
@@ -310,16 +339,16 @@ def cd_run(st, dft, logN, rows, build, refs, rl, valid_in, toks, lens, n, sigma,
                         dot[b, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
                 ehc[b, e] = tf + 1
             if record:
-                sc = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hlen[b] - 1, n, sigma, gsc)
+                sc = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, hlen[b] - 1, n, gtab)
                 out[i, t] = sc - cur[b]
                 cur[b] = sc
-        cur[b] = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, max(hlen[b] - 1, 0), n, sigma, gsc)
+        cur[b] = cider_eval(nh2, dot, normr, rbig, valid, nvalid, b, max(hlen[b] - 1, 0), n, gtab)
         if fin.shape[0] > 0:
             fin[i, 0] = cur[b]
 
 
 @njit(cache=True, error_model="numpy")
-def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
+def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
     """Exact increments of appending each id v < V.
 
     An id whose new n-grams (one per order) are all absent from the row's reference
@@ -331,11 +360,16 @@ def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
     """
     (slots, epar, etok, nent, _eord, egid, eidf, erc, ehc, normr, rbig, valid,
      nvalid, nh2, dot, hlen, sid, done, cur) = st
-    dslots, dpar, dtok, _dnent, ddf, _dstamp = dft
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
     B = out.shape[0]
     R = rbig.shape[1]
     gr = np.zeros(R, np.float64)
-    gsc = np.zeros(R, np.float64)
+    need = 1
+    for b in range(B):
+        need = max(need, hlen[b] + 2)
+        for r in range(R):
+            need = max(need, rbig[b, r] + 1)
+    gtab = gauss_table(need, sigma)
     nh2s = np.zeros((1, n), np.float64)
     dots = np.zeros((1, R, n), np.float64)
     one = np.zeros(1, np.int64)
@@ -350,9 +384,7 @@ def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
         hb1 = hl1 - 1
         c0 = cur[b]
         for r in range(R):
-            if valid[b, r]:
-                delta = float(hb1 - rbig[b, r])
-                gr[r] = math.e ** (-(delta * delta) / (2 * (sigma * sigma)))
+            gr[r] = gtab[abs(hb1 - rbig[b, r])]
         # ---- closed form for the ids that only change the hypothesis norms
         rest = 0.0
         for k in range(2, n + 1):
@@ -425,7 +457,7 @@ def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
                         g = tfind(dslots, dpar, dtok, 0, -1, v)
                     elif egid[b, ctx] >= 0:
                         g = tfind(dslots, dpar, dtok, 0, egid[b, ctx], v)
-                    w = logN - math.log(max(1.0, ddf[g] if g >= 0 else 0.0))
+                    w = didf[g] if g >= 0 else logN
                 old = tf * w
                 new_w = (tf + 1) * w
                 nh2s[0, k - 1] += new_w * new_w - old * old
@@ -436,7 +468,7 @@ def cd_lookahead(st, dft, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
                             vr = c * w
                             dots[0, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
             one[0] = nvalid[b]
-            sc = cider_eval(nh2s, dots, normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, hb1, n, sigma, gsc)
+            sc = cider_eval(nh2s, dots, normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, hb1, n, gtab)
             row[v] = sc - c0
         if 0 <= eos < V:
             row[eos] = 0.0

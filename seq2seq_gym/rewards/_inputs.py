@@ -56,6 +56,8 @@ def as_bool_array(x: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def first_index(a: np.ndarray, value: int, default: np.ndarray) -> np.ndarray:
     """Index of the first ``value`` along the last axis, ``default`` where absent."""
+    if a.shape[-1] == 0:
+        return default
     hit = a == value
     return np.where(hit.any(-1), hit.argmax(-1), default)
 
@@ -139,8 +141,9 @@ def prepare_refs(refs: Any, ref_lens: Any, ref_mask: Any, batch: int | None, pad
     if ref_mask is None:
         valid = rl > 0
     else:
-        valid = as_bool_array(ref_mask if not single or np.ndim(ref_mask) != 1 else np.asarray(ref_mask)[:, None],
-                              "ref_mask", (B, R))
+        if single and isinstance(ref_mask, (torch.Tensor, np.ndarray)) and ref_mask.ndim == 1:
+            ref_mask = ref_mask[:, None]  # one reference per example: [B] -> [B, 1]
+        valid = as_bool_array(ref_mask, "ref_mask", (B, R))
     return Refs(r, rl, np.ascontiguousarray(valid), device)
 
 

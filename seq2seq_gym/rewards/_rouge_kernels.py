@@ -143,6 +143,8 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
         if build:
             slots[b, :] = -1
             nent[b] = 0
+            erc[b, :, :] = 0  # bulk zeroing beats per-entry initialisation (branchy inserts)
+            ehc[b, :] = 0
             for r in range(R):
                 vr = valid_in[i, r]
                 valid[b, r] = vr
@@ -164,9 +166,6 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
                                 epar[b, e] = par
                                 etok[b, e] = tok
                                 slots[b, h] = e
-                                for q in range(R):
-                                    erc[b, e, q] = 0
-                                ehc[b, e] = 0
                                 break
                             if epar[b, e] == par and etok[b, e] == tok:
                                 break
@@ -178,12 +177,14 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
                 sid[b, k] = -1
             done[b] = False
             cur[b] = 0.0
+        hl = hlen[b]  # scalars in registers (the arrays may alias as far as LLVM knows)
+        fin_done = done[b]
         for t in range(lens[i]):
-            if done[b]:
+            if fin_done:
                 break
             tok = toks[i, t]
             if tok == eos:
-                done[b] = True
+                fin_done = True
                 break
             for k in range(n, 0, -1):
                 par = -1 if k == 1 else sid[b, k - 1]
@@ -200,7 +201,7 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
                             break
                         h = (h + 1) & mask
                 sid[b, k] = res
-            hlen[b] += 1
+            hl += 1
             for k in range(1, n + 1):
                 e = sid[b, k]
                 if e >= 0:
@@ -210,7 +211,7 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
                             match[b, k - 1, r] += 1
                     ehc[b, e] = c + 1
             if record:
-                ht = max(hlen[b] - n + 1, 0)
+                ht = max(hl - n + 1, 0)
                 best = -1.0
                 val = 0.0
                 for r in range(R):
@@ -224,6 +225,8 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
                             val = f if measure == 0 else (pr if measure == 1 else rc)
                 out[i, t] = val - cur[b]
                 cur[b] = val
+        hlen[b] = hl
+        done[b] = fin_done
         if fin.shape[0] > 0:
             for k in range(n - 1):
                 _best(match, rtot, valid, b, k, max(hlen[b] - k, 0), measure, fin, i, 3 * k)

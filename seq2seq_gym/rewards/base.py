@@ -4,10 +4,10 @@ A metric scores token-id sequences against padded references in three modes:
 
 - ``terminal``: one score per sequence;
 - ``dense``: r_t = score(y_1..t) - score(y_1..t-1), summing to the terminal score
-  (the reward shaping of Ranzato et al. 2016, MIXER, and of the actor-critic of
-  Bahdanau et al. 2017, eq. 7);
+  (the intermediate rewards of Bahdanau et al. 2017, "An Actor-Critic Algorithm for
+  Sequence Prediction");
 - ``lookahead``: the exact increment of appending each vocabulary id to a prefix,
-  the "true Q" targets of critic pre-training (Bahdanau et al. 2017, sec. 3);
+  the "true Q" targets that critic pre-training needs (same paper);
 
 and a :class:`PrefixScorer` keeps the running state of B sequences generated token
 by token (what a vectorised environment needs).
@@ -25,6 +25,7 @@ in hypotheses and references. Outputs are float64 tensors on the device of the i
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,9 +60,9 @@ class _State:
 class Metric(abc.ABC):
     """A sequence metric on token ids (batched) and on text.
 
-    Subclasses implement one metric of the survey's reward table (Keneshloo et al.,
-    "Deep Reinforcement Learning for Sequence-to-Sequence Models", sec. 2.3): ROUGE,
-    BLEU, CIDEr-D; each names its paper and equation.
+    Subclasses implement the sequence metrics used as rewards in the survey
+    "Deep Reinforcement Learning for Sequence-to-Sequence Models" (Keneshloo et al.):
+    ROUGE, BLEU, CIDEr-D; each names its paper and equation.
 
     Args:
         pad_id: id that ends a sequence when its length is not given (default 0).
@@ -80,6 +81,16 @@ class Metric(abc.ABC):
     def __init__(self, *, pad_id: int = 0, eos_id: int | None = None) -> None:
         self.pad_id = check_token_id(pad_id, "pad_id", allow_none=False)
         self.eos_id = check_token_id(eos_id, "eos_id")
+        self._scratch = threading.local()  # reusable one-row kernel state for batch scoring
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_scratch", None)  # a thread-local cache: not picklable, rebuilt on demand
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._scratch = threading.local()
 
     @property
     def _eos(self) -> int:
@@ -189,12 +200,29 @@ class Metric(abc.ABC):
         """(scores [B], dense increments [B, T] if record, fin [B, _fin_cols]) on int64 arrays;
         ``hlens`` already EOS-truncated. Rows are scored one by one in a scratch state."""
         B, T = hyps.shape
-        R, L = refs.shape[1], refs.shape[2]
-        state = self._alloc(1, R, L, T, Refs(refs, rlens, valid, None))
         out = np.zeros((B, T if record else 1), np.float64)
         fin = np.zeros((B, self._fin_cols), np.float64)
-        self._run(state, np.zeros(B, np.int64), True, refs, rlens, valid, hyps, hlens, -1, record, out, fin)
+        self._batch_run(hyps, hlens, refs, rlens, valid, record, out, fin)
         return fin[:, self._score_col].copy(), (out if record else None), fin
+
+    def _batch_run(self, hyps: np.ndarray, hlens: np.ndarray, refs: np.ndarray, rlens: np.ndarray,
+                   valid: np.ndarray, record: bool, out: np.ndarray, fin: np.ndarray) -> None:
+        """Run every item through a one-row scratch state, kept between calls of the same
+        shape (per thread)."""
+        R, L, T = refs.shape[1], refs.shape[2], hyps.shape[1]
+        refs_obj = Refs(refs, rlens, valid, None)
+        cache = self._scratch.__dict__
+        state = cache.get("state")
+        if state is None or cache.get("key") != (R, L, T):
+            state = self._alloc(1, R, L, T, refs_obj)
+            cache["state"], cache["key"] = state, (R, L, T)
+        else:
+            self._refresh(state, refs_obj)
+        self._run(state, np.zeros(hyps.shape[0], np.int64), True, refs, rlens, valid, hyps, hlens, -1, record, out,
+                  fin)
+
+    def _refresh(self, state: _State, refs: Refs) -> None:  # noqa: B027 (optional hook)
+        """Prepare a reused state for new references (CIDEr-D: its df)."""
 
     def _build(self, state: _State, rows: np.ndarray, refs: np.ndarray, rlens: np.ndarray,
                valid: np.ndarray) -> None:
@@ -341,9 +369,8 @@ class PrefixScorer:
             ref_lens, ref_mask: as in :meth:`Metric.terminal`, for these rows.
         """
         B = self.batch_size
-        if isinstance(idx, (torch.Tensor, np.ndarray)) and (
-            (isinstance(idx, torch.Tensor) and idx.dtype == torch.bool) or (isinstance(idx, np.ndarray)
-                                                                          and idx.dtype == np.bool_)):
+        is_mask = (idx.dtype == torch.bool) if isinstance(idx, torch.Tensor) else (np.asarray(idx).dtype == np.bool_)
+        if is_mask:
             rows = np.nonzero(as_bool_array(idx, "idx", (B,)))[0].astype(np.int64)
         else:
             rows, _ = as_int_array(idx, "idx", (1,))

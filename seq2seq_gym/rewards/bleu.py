@@ -1,7 +1,7 @@
 """Sentence and corpus BLEU, identical to ``sacrebleu`` (scores on a 0-1 scale).
 
 Papineni et al., "BLEU: a Method for Automatic Evaluation of Machine Translation",
-2002, eq. 1-2: BLEU = BP * exp(sum_n w_n log p_n), clipped n-gram precisions p_n
+2002, sec. 2.3: BLEU = BP * exp(sum_n w_n log p_n), clipped n-gram precisions p_n
 (clipping by the maximum count over the references), brevity penalty with the
 closest reference length. Smoothing (Chen & Cherry, "A Systematic Comparison of
 Smoothing Techniques for Sentence-Level BLEU", 2014) and effective order as

@@ -1,8 +1,8 @@
 """CIDEr-D, identical to ``pycocoevalcap``'s ``Cider`` (``cider_scorer.py``), on token ids.
 
 Vedantam, Zitnick, Parikh, "CIDEr: Consensus-based Image Description Evaluation",
-CVPR 2015: eq. 2 (TF-IDF n-gram vectors), eq. 3-4 (cosine per order, averaged over
-references and orders 1..4) and the CIDEr-D changes of sec. 4 (Gaussian length
+CVPR 2015, sec. 3: TF-IDF n-gram vectors, cosine per order averaged over references
+and orders 1..4; and its CIDEr-D variant (Gaussian length
 penalty with sigma = 6, clipped n-gram counts, x10). The details follow
 pycocoevalcap exactly, including its choice of *bigram count* as the length.
 
@@ -29,6 +29,8 @@ from seq2seq_gym.rewards._nb import table_capacity
 from seq2seq_gym.rewards.base import Metric, _State
 from seq2seq_gym.rewards.text import Interner, check_hypotheses, normalize_references, pack, pack_refs
 
+_NO_GID = np.zeros((0, 1, 1, 1), np.int64)
+
 
 class DocumentFrequency:
     """Document frequencies of all n-grams (orders 1..n) of a reference corpus.
@@ -50,6 +52,9 @@ class DocumentFrequency:
         self.num_docs = int(num_docs)
         self.vocab = vocab
         self._children: tuple[np.ndarray, np.ndarray] | None = None
+        self._idf: np.ndarray | None = None
+        self._ref_gid: np.ndarray | None = None  # entries of the fitting references (df="corpus")
+        self._gid_src: np.ndarray | None = None
         self._uidf2: dict[int, np.ndarray] = {}
 
     def children(self) -> tuple[np.ndarray, np.ndarray]:
@@ -63,16 +68,28 @@ class DocumentFrequency:
         return math.log(float(self.num_docs)) if self.num_docs > 0 else 0.0
 
     @property
+    def idf(self) -> np.ndarray:
+        """``[num_ngrams]`` idf of every n-gram of the table: log(N) - log(max(1, df))."""
+        if self._idf is None:
+            ne = self.num_ngrams
+            self._idf = self.log_n - np.log(np.maximum(1.0, self.table[4][: max(ne, 1)]))
+        return self._idf
+
+    @property
     def num_ngrams(self) -> int:
         return int(self.table[3][0])
 
     @classmethod
     def _from_arrays(cls, refs: np.ndarray, rlens: np.ndarray, valid: np.ndarray, n: int,
-                     vocab: dict[str, int] | None = None) -> DocumentFrequency:
-        D, _R, _L = refs.shape
+                     vocab: dict[str, int] | None = None, keep_gid: bool = False) -> DocumentFrequency:
+        D, R, L = refs.shape
         est = int(min(max(n * int(rlens[valid].sum()) // 2, 16), 1 << 22))
-        tab = K.df_add_docs(K.df_alloc(est), refs, rlens, valid, n, 0)
-        return cls(tab, n, D, vocab)
+        gid = np.full((D, R, max(L, 1), n) if keep_gid else (0, 1, 1, 1), -1, np.int64)
+        tab = K.df_add_docs(K.df_alloc(est), refs, rlens, valid, n, 0, gid)
+        df = cls(tab, n, D, vocab)
+        if keep_gid:
+            df._ref_gid, df._gid_src = gid, refs
+        return df
 
     @classmethod
     def from_ids(cls, refs: Any, ref_lens: Any = None, *, ref_mask: Any = None, n: int = 4,
@@ -102,7 +119,7 @@ class DocumentFrequency:
         """``[V]`` squared idf of every unigram id < V (cached)."""
         a = self._uidf2.get(V)
         if a is None:
-            a = K.df_unigram_idf2(self.table, self.log_n, V)
+            a = K.df_unigram_idf2(self.table, self.idf, self.log_n, V)
             self._uidf2 = {V: a}
         return a
 
@@ -134,7 +151,7 @@ class DocumentFrequency:
 
 
 class CiderD(Metric):
-    """CIDEr-D (Vedantam et al. 2015, eq. 2-5 and sec. 4) as pycocoevalcap, x10 scale (~0-10).
+    """CIDEr-D (Vedantam et al. 2015, sec. 3 and its "-D" variant) as pycocoevalcap, x10 scale.
 
     ``dense`` and the prefix scorer update the hypothesis TF-IDF norms and clipped dot
     products incrementally; ``lookahead`` is exact: ids whose new n-grams are unseen in
@@ -226,22 +243,28 @@ class CiderD(Metric):
     def _df_for(self, refs: np.ndarray, rlens: np.ndarray, valid: np.ndarray) -> DocumentFrequency:
         if isinstance(self.df, DocumentFrequency):
             return self.df
-        return DocumentFrequency._from_arrays(refs, rlens, valid, self.n)
+        return DocumentFrequency._from_arrays(refs, rlens, valid, self.n, keep_gid=True)
 
     def _alloc(self, B: int, R: int, L: int, T: int, refs: Refs) -> _State:
         df = self._df_for(refs.ids, refs.lens, refs.valid)
         cap = table_capacity(self.n * (R * L + T))
         return _State(K.cd_alloc(B, R, L, T, self.n, cap), T, df)
 
+    def _refresh(self, state: _State, refs: Refs) -> None:
+        state.extra = self._df_for(refs.ids, refs.lens, refs.valid)
+
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         df = state.extra
-        K.cd_run(state.st, df.table, df.log_n, rows, build, refs, rlens, valid, toks, lens, self.n, self.sigma, eos,
-                 record, out, fin)
+        # with df="corpus" the table was built from these very references (same array, one
+        # document per item): their n-grams' table entries are known, no lookups needed
+        gid = df._ref_gid if (build and df._ref_gid is not None and refs is df._gid_src) else _NO_GID
+        K.cd_run(state.st, df.table, df.idf, df.log_n, gid, rows, build, refs, rlens, valid, toks, lens, self.n,
+                 self.sigma, eos, record, out, fin)
 
     def _lookahead(self, state, V, out):
         df = state.extra
         cptr, clist = df.children()
-        K.cd_lookahead(state.st, df.table, df.log_n, cptr, clist, df.unigram_idf2(V), V, self.n, self.sigma,
+        K.cd_lookahead(state.st, df.table, df.idf, df.log_n, cptr, clist, df.unigram_idf2(V), V, self.n, self.sigma,
                        self._eos, out)
 
     # ---------------------------------------------------------------- text layer

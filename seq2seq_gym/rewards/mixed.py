@@ -1,7 +1,7 @@
 """Weighted sums of metrics and the metric registry (``make_reward``).
 
 Mixed rewards such as 0.5 ROUGE-L + 0.5 BLEU are common in RL fine-tuning of
-sequence models (e.g. Paulus et al. 2018 optimise ROUGE-L; Keneshloo et al., sec. 2.3,
+sequence models (e.g. Paulus et al. 2018 optimise ROUGE-L; Keneshloo et al.
 list the metrics used as rewards). Every mode is the weighted sum of the components'
 modes, so dense increments still sum to the terminal score and lookahead stays exact.
 """

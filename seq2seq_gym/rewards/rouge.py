@@ -70,15 +70,10 @@ class _RougeBase(Metric):
 
     def _prf_dict(self, fin: np.ndarray, device: Any, all_orders: bool) -> dict[str, dict[str, torch.Tensor]]:
         names = self._base_names()
-        if not all_orders:
-            names = names[-1:]
-        first = len(self._base_names()) - len(names)
-        out = {}
-        for j, name in enumerate(names, start=first):
-            cols = fin[:, 3 * j: 3 * j + 3]
-            out[name] = {key: to_tensor(np.ascontiguousarray(cols[:, c]), device)
-                         for c, key in enumerate(("precision", "recall", "fmeasure"))}
-        return out
+        first = 0 if all_orders else len(names) - 1
+        cols = to_tensor(np.ascontiguousarray(fin.T), device).unbind(0)  # one copy, then row views
+        return {names[j]: {key: cols[3 * j + c] for c, key in enumerate(("precision", "recall", "fmeasure"))}
+                for j in range(first, len(names))}
 
     def _score_text(self, hypotheses: Sequence[str], references: Any) -> tuple[np.ndarray, Any]:
         h, hl, r, rl, valid = self._text_ids(hypotheses, references)

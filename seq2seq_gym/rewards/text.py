@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -62,12 +63,17 @@ def rouge_tokenize(text: str, use_stemmer: bool = False) -> list[str]:
         text: the string.
         use_stemmer: stem tokens longer than 3 characters with the Porter stemmer.
     """
+    return list(_rouge_tokenize(text, bool(use_stemmer)))
+
+
+@lru_cache(maxsize=2**16)
+def _rouge_tokenize(text: str, use_stemmer: bool) -> tuple[str, ...]:
     words = _NON_ALNUM.sub(" ", text.lower()).split()
     if use_stemmer:
         stem = _stemmer()
         words = [stem(w) if len(w) > 3 else w for w in words]
         words = [w for w in words if _VALID.match(w)]
-    return words
+    return tuple(words)
 
 
 def rouge_sentences(text: str) -> list[str]:
@@ -88,8 +94,10 @@ _13A_RULES = (
 )
 
 
+@lru_cache(maxsize=2**16)
 def tokenize_13a(line: str) -> str:
-    """sacrebleu's ``13a`` tokenization of one segment (a string of space-joined tokens)."""
+    """sacrebleu's ``13a`` tokenization of one segment (a string of space-joined tokens);
+    memoised like sacrebleu's (references recur across RL epochs)."""
     line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
     if "&" in line:
         line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
