@@ -127,7 +127,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     task_kwargs = {**cfg.get("task_kwargs", {}), **_parse_kv(args.task_set, "--task-set")}
     model_kwargs = {**cfg.get("model", {}), **_parse_kv(args.model_set, "--model-set")}
     train_cfg = cfg.get("train", {})
-    steps = int(args.steps or train_cfg.get("steps", 1500))
+    steps = int(args.steps or train_cfg.get("steps", 500))
     batch_size = int(args.batch_size or train_cfg.get("batch_size", 32))
     lr = float(args.lr or train_cfg.get("lr", 2e-3))  # YAML reads "2e-3" as a string
     seed = int(args.seed if args.seed is not None else train_cfg.get("seed", 0))
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML file with task / task_kwargs / model / train sections")
     p.add_argument("--out", required=True, help="checkpoint directory to write")
     p.add_argument("--preset", default="small", help="model size preset (small, tiny, default, see2017, paulus2018)")
-    p.add_argument("--steps", type=int, help="number of updates (default 1500)")
+    p.add_argument("--steps", type=int, help="number of updates (default 500)")
     p.add_argument("--batch-size", type=int, help="examples per update (default 32)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default 2e-3)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
