@@ -19,15 +19,6 @@ VOCAB = Vocab(WORDS)
 V = len(VOCAB)  # 16
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread; on a loaded 2-core machine two threads can be 10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def text_batch(seed: int = 0, n: int = 4, min_len: int = 3, max_len: int = 9):
     """Random sources mixing vocabulary words and OOV words; targets drawn from the source and the vocabulary."""
     rng = np.random.default_rng(seed)

@@ -26,15 +26,6 @@ VOCAB = Vocab(WORDS)
 V = len(VOCAB)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread; on a loaded 2-core machine two threads can be 10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def batch_of(seed=0, n=4):
     rng = np.random.default_rng(seed)
     pool = [*WORDS[:6], "zz", "yy"]  # w6..w9 never appear in sources or targets

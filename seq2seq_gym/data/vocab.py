@@ -198,17 +198,7 @@ class Vocab:
 
     def encode_target(self, tokens: Sequence[str], oovs: Sequence[str]) -> list[int]:
         """Extended ids of a target: source OOV words get their copy id, other OOVs ``<unk>``."""
-        base = len(self._itos)
-        oov_index = {w: k for k, w in enumerate(oovs)}
-        out = []
-        for t in tokens:
-            key = t.lower() if self.lower else t
-            i = self._stoi.get(key)
-            if i is None:
-                k = oov_index.get(key)
-                i = UNK_ID if k is None else base + k
-            out.append(i)
-        return out
+        return self._encode_with_oovs(tokens, oovs, None)
 
     def encode_reference(self, tokens: Sequence[str], oovs: Sequence[str], extra: dict[str, int]) -> list[int]:
         """Ids of a reference for the reward, exact on text.
@@ -219,6 +209,9 @@ class Vocab:
         of ``<unk>``: no action can produce it, so an ``<unk>`` in a hypothesis
         never matches a reference word, as on text.
         """
+        return self._encode_with_oovs(tokens, oovs, extra)
+
+    def _encode_with_oovs(self, tokens: Sequence[str], oovs: Sequence[str], extra: dict[str, int] | None) -> list[int]:
         base = len(self._itos)
         oov_index = {w: k for k, w in enumerate(oovs)}
         out = []
@@ -229,6 +222,8 @@ class Vocab:
                 k = oov_index.get(key)
                 if k is not None:
                     i = base + k
+                elif extra is None:
+                    i = UNK_ID
                 else:
                     if key not in extra:
                         extra[key] = base + len(oovs) + len(extra)

@@ -130,21 +130,22 @@ class _Base:
     def _setup(
         self,
         num_envs: int,
-        task: str | Task | None,
-        data: str | os.PathLike | Task | None,
-        split: str,
-        model: str | os.PathLike | Seq2SeqModel | None,
-        reward: str | dict | Metric | None,
-        reward_mode: str,
-        max_length: int | None,
-        observation: str,
-        mask_top_k: int | None,
-        mask_top_p: float | None,
-        invalid_copy: str,
-        seed: int | None,
-        render_mode: str | None,
-        device: str | torch.device,
+        task: str | Task | None = None,
+        data: str | os.PathLike | Task | None = None,
+        split: str = "train",
+        model: str | os.PathLike | Seq2SeqModel | None = None,
+        reward: str | dict | Metric | None = None,
+        reward_mode: str = "terminal",
+        max_length: int | None = None,
+        observation: str = "box",
+        mask_top_k: int | None = 50,
+        mask_top_p: float | None = None,
+        invalid_copy: str = "raise",
+        seed: int | None = None,
+        render_mode: str | None = None,
+        device: str | torch.device = "cpu",
     ) -> None:
+        """Resolve the arguments of :class:`TextGenEnv` (the defaults are its defaults)."""
         if observation not in OBSERVATION_KINDS:
             raise ValueError(f"observation must be one of {OBSERVATION_KINDS}, got {observation!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -466,28 +467,14 @@ class TextGenVectorEnv(_Base, VectorEnv):
     def __init__(
         self,
         num_envs: int = 1,
-        task: str | Task | None = None,
-        data: str | os.PathLike | Task | None = None,
-        split: str = "train",
-        model: str | os.PathLike | Seq2SeqModel | None = None,
-        reward: str | dict | Metric | None = None,
-        reward_mode: str = "terminal",
-        max_length: int | None = None,
-        observation: str = "box",
-        mask_top_k: int | None = 50,
-        mask_top_p: float | None = None,
-        invalid_copy: str = "raise",
-        seed: int | None = None,
-        render_mode: str | None = None,
-        device: str | torch.device = "cpu",
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        **kwargs: Any,
     ) -> None:
         mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, AutoresetMode) else autoreset_mode
         if mode == AutoresetMode.DISABLED:
             raise ValueError("autoreset_mode DISABLED is not supported; use SAME_STEP or NEXT_STEP")
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
-        self._setup(int(num_envs), task, data, split, model, reward, reward_mode, max_length, observation,
-                    mask_top_k, mask_top_p, invalid_copy, seed, render_mode, device)
+        self._setup(int(num_envs), **kwargs)
         self.num_envs = int(num_envs)
         self.autoreset_mode = mode
         self.single_observation_space = self._single_obs_space
