@@ -266,8 +266,26 @@ def test_render_ansi_and_rgb():
     f2 = cap.render()
     assert f2.shape == (480, 640, 3)
     img = np.asarray(cap.unwrapped.engine.examples[0].source)
-    # the image is drawn, enlarged, near the top centre
-    assert len({tuple(c) for c in f2[20:340:8, 160:480:8].reshape(-1, 3)}) > 2 or img.std() == 0
+    from seq2seq_gym.envs.render import LINE_H
+
+    top, zoom = 6 + LINE_H + 4, 320 // img.shape[0]
+    left = (640 - img.shape[1] * zoom) // 2
+    drawn = f2[top : top + img.shape[0] * zoom : zoom, left : left + img.shape[1] * zoom : zoom]
+    np.testing.assert_array_equal(drawn, img)  # the image, enlarged, under the header
+
+
+def test_data_path_builds_a_fresh_generator(tmp_path):
+    import json
+
+    rows = [{"id": str(i), "source": f"the cat number {i} sat on the mat today", "target": f"cat {i} sat"}
+            for i in range(30)]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.warns(UserWarning, match="fresh"):
+        env = gym.make(SUMM, data=str(path), max_length=5)
+    env.reset(seed=0)
+    _, r, term, _, info = env.step(EOS_ID)
+    assert term and info["references"][0].startswith("cat ")
 
 
 # ------------------------------------------------------------------ vector env
