@@ -153,8 +153,7 @@ def test_rewards_match_rewards_package_for_mixture():
     env.reset(seed=1)
     acts, r, info = _greedy(env)
     metric = make_reward("rougeL:0.7,rouge2:0.3")
-    text_scores = metric.score([info["text"]], [info["references"]])
-    value = float(np.asarray(text_scores if not isinstance(text_scores, dict) else text_scores["score"]).ravel()[0])
+    value = float(metric.score([info["text"]], [info["references"]])[0])
     assert r == pytest.approx(value, abs=1e-6)
 
 

@@ -54,7 +54,6 @@ class GenerationEngine:
         max_length: number of actions after which a sequence is truncated.
         reward_mode: ``"terminal"`` (the score once, at the end) or ``"dense"``
             (the change of the prefix score at every step; sums to the score).
-        copy_slots: ``K``, the number of pointer-generator copy actions.
         invalid_copy: what an action naming an empty copy slot does:
             ``"raise"`` (``ValueError``) or ``"unk"`` (it emits ``<unk>``).
     """
@@ -67,7 +66,6 @@ class GenerationEngine:
         num_rows: int,
         max_length: int,
         reward_mode: str = "terminal",
-        copy_slots: int | None = None,
         invalid_copy: str = "raise",
     ) -> None:
         if num_rows < 1:
@@ -91,8 +89,9 @@ class GenerationEngine:
         self.reward_mode = reward_mode
         self.invalid_copy = invalid_copy
         self.vocab_size = len(task.vocab)
-        K = task.max_oovs if copy_slots is None else int(copy_slots)
-        self.copy_slots = K if getattr(model.config, "pointer_gen", False) and task.modality == "text" else 0
+        # K copy actions: the task's copy slots, for a pointer-generator on text
+        copies = getattr(model.config, "pointer_gen", False) and task.modality == "text"
+        self.copy_slots = task.max_oovs if copies else 0
         self.num_actions = self.vocab_size + self.copy_slots
         self.device = next(model.parameters()).device
 
@@ -131,7 +130,7 @@ class GenerationEngine:
         memory = self.model.encode(batch, n_ext=max(self.copy_slots, batch.max_oovs))
         state = self.model.init_state(memory)
         log_probs, features, state = self.model.step(self.model.bos_tokens(len(rows)), state, memory)
-        log_probs = self._pad_actions(log_probs)
+        log_probs = log_probs[:, : self.num_actions]  # without copy: drop the batch's -inf copy columns
         refs, ref_lens = batch.refs.cpu(), batch.ref_lens.cpu()
         full = sorted(rows) == list(range(self.n))
         if self.memory is None and not full:
@@ -145,9 +144,7 @@ class GenerationEngine:
                 self.scorer = self.metric.prefix_scorer(refs[order], ref_lens[order])
         else:
             self.memory = self.memory.replace_rows(rows, memory)
-            self.state = self.state.pad_source(self.memory.source_len).replace_rows(
-                rows, state.pad_source(self.memory.source_len)
-            )
+            self.state = self.state.replace_rows(rows, state)  # pads the source width as the memory does
             self.log_probs = self.log_probs.index_copy(0, torch.as_tensor(rows, device=self.device), log_probs)
             self.features = self.features.index_copy(0, torch.as_tensor(rows, device=self.device), features)
             if self.reward_mode == "dense":
@@ -169,14 +166,6 @@ class GenerationEngine:
         self.done[rows_np] = False
         self.returns[rows_np] = 0.0
 
-    def _pad_actions(self, log_probs: torch.Tensor) -> torch.Tensor:
-        """Pad or cut ``[B, V + n_ext]`` log-probabilities to the ``V + K`` actions."""
-        width = log_probs.shape[1]
-        if width < self.num_actions:
-            pad = log_probs.new_full((log_probs.shape[0], self.num_actions - width), float("-inf"))
-            return torch.cat([log_probs, pad], dim=1)
-        return log_probs[:, : self.num_actions]
-
     # ------------------------------------------------------------ validation
     def check_actions(self, actions: object, rows: np.ndarray | None = None) -> np.ndarray:
         """Validate a batch of actions (one per active row) and return them as int64.
@@ -188,12 +177,8 @@ class GenerationEngine:
         """
         rows = np.arange(self.n) if rows is None else rows
         arr = np.asarray(actions)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
-            if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-                raise TypeError(f"actions must be integers, got dtype {arr.dtype} (cast with .astype(int))")
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"actions must be integer token ids, got dtype {arr.dtype}")
-        if arr.dtype == bool:
-            raise TypeError("actions must be integer token ids, got dtype bool")
         if arr.shape != (len(rows),):
             raise ValueError(f"expected {len(rows)} action(s) of shape ({len(rows)},), got shape {arr.shape}")
         arr = arr.astype(np.int64, copy=False)
@@ -285,7 +270,7 @@ class GenerationEngine:
 
         prev = torch.from_numpy(a).to(self.device)
         log_probs, features, state = self.model.step(prev, self.state, self.memory)
-        log_probs = self._pad_actions(log_probs)
+        log_probs = log_probs[:, : self.num_actions]
         if len(rows) < n:  # keep the inactive rows as they were
             keep = torch.as_tensor(np.flatnonzero(~act), device=self.device)
             state = state.replace_rows(keep, self.state.index_select(keep))

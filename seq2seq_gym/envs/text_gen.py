@@ -199,8 +199,11 @@ class _Base:
     def _observe(self, rows: np.ndarray | None = None) -> Any:
         """Observations of ``rows`` (default: all), batched on the first axis."""
         eng = self.engine
-        rows = np.arange(eng.n) if rows is None else rows
-        state = eng.features[torch.as_tensor(rows, device=eng.device)].float().cpu().numpy()
+        if rows is None:
+            rows, feats = np.arange(eng.n), eng.features
+        else:
+            feats = eng.features[torch.as_tensor(rows, device=eng.device)]
+        state = feats.float().cpu().numpy()
         if self.observation_kind == "box":
             return state
         L = self.max_length
@@ -427,9 +430,6 @@ class TextGenEnv(_Base, gym.Env):
             return _render.ansi(self, 0, self._last_reward)
         return _render.rgb(self, 0)
 
-    def close(self) -> None:
-        pass
-
 
 # ----------------------------------------------------------------------------- the vector env
 class TextGenVectorEnv(_Base, VectorEnv):
@@ -508,16 +508,12 @@ class TextGenVectorEnv(_Base, VectorEnv):
             rows = np.flatnonzero(mask)
         else:
             rows = np.arange(self.num_envs)
+        exs = None
         if "examples" in options:
             exs = [_check_example(e) for e in options["examples"]]
             if len(exs) != len(rows):
                 raise ValueError(f"options['examples'] needs {len(rows)} examples, got {len(exs)}")
-        else:
-            exs = [self._pick(self._rngs[r]) for r in rows]
-        self.engine.reset_rows(rows.tolist(), exs)
-        for r, ex in zip(rows, exs):
-            self._ids[r] = ex.id
-        self._needs_reset[rows] = False
+        self._restart(rows, exs)
         self._last_rewards[rows] = 0.0
         return self._observe(), {"example_id": self._ids.copy(), "_example_id": np.ones(self.num_envs, dtype=bool)}
 
@@ -538,12 +534,7 @@ class TextGenVectorEnv(_Base, VectorEnv):
                 rewards = np.zeros(self.num_envs, np.float32)
                 term = trunc = np.zeros(self.num_envs, dtype=bool)
                 finished = [None] * self.num_envs
-            rows = np.flatnonzero(redo)
-            exs = [self._pick(self._rngs[r]) for r in rows]
-            eng.reset_rows(rows.tolist(), exs)
-            for r, ex in zip(rows, exs):
-                self._ids[r] = ex.id
-            self._needs_reset[rows] = False
+            self._restart(np.flatnonzero(redo))
         else:
             rewards, term, trunc, finished = eng.step(actions)
         ended = term | trunc
@@ -556,10 +547,7 @@ class TextGenVectorEnv(_Base, VectorEnv):
                 for r in rows:
                     self.last_episode_infos[r] = episode_info(self, r, finished[r])
                     final_info = self._add_info(final_info, self.last_episode_infos[r], int(r))
-                exs = [self._pick(self._rngs[r]) for r in rows]
-                eng.reset_rows(rows.tolist(), exs)
-                for r, ex in zip(rows, exs):
-                    self._ids[r] = ex.id
+                self._restart(rows)
                 fo = np.full(self.num_envs, None, dtype=object)
                 for j, r in enumerate(rows):
                     fo[r] = obs_final[j] if self.observation_kind == "box" else _row(obs_final, j)
@@ -576,6 +564,15 @@ class TextGenVectorEnv(_Base, VectorEnv):
         infos["_example_id"] = np.ones(self.num_envs, dtype=bool)
         self._last_rewards = rewards
         return self._observe(), rewards, term, trunc, infos
+
+    def _restart(self, rows: np.ndarray, examples: list[Example] | None = None) -> None:
+        """Start new episodes in ``rows`` (examples drawn from each row's generator unless given)."""
+        if examples is None:
+            examples = [self._pick(self._rngs[r]) for r in rows]
+        self.engine.reset_rows(rows.tolist(), examples)
+        for r, ex in zip(rows, examples):
+            self._ids[r] = ex.id
+        self._needs_reset[rows] = False
 
     def action_masks(self) -> np.ndarray:
         """``[N, A]`` bool: per sub-environment, the generator's top-k (or top-p) tokens and ``</s>``."""
