@@ -1,7 +1,9 @@
+import importlib.util
 import struct
+from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, is_hypothesis_test, settings
 from hypothesis import strategies as st
 
 from seq2seq_gym.data.protobuf import (
@@ -24,6 +26,12 @@ def test_varint_known_bytes():
     assert encode_varint(-1) == b"\xff" * 9 + b"\x01"  # int64 -1: ten bytes
 
 
+# No deadline (a test's verdict must not depend on wall-clock time on a loaded machine) and a
+# derandomized search (the same examples on every run, so a failure reproduces).
+REPRODUCIBLE = settings(deadline=None, derandomize=True)
+
+
+@REPRODUCIBLE
 @given(st.integers(min_value=0, max_value=2**64 - 1))
 def test_varint_roundtrip(n):
     b = encode_varint(n)
@@ -39,6 +47,7 @@ def test_malformed_messages_raise():
         list(iter_fields(b"\x0b"))
 
 
+@REPRODUCIBLE
 @given(
     st.dictionaries(
         st.text(min_size=1, max_size=8),
@@ -125,3 +134,34 @@ def test_bin_records_roundtrip_and_corruption(tmp_path):
     p.write_bytes(raw[:5])
     with pytest.raises(ValueError, match="truncated record length"):
         list(read_bin_records(p))
+
+
+def _suite_hypothesis_tests():
+    """``(file, test name, settings, seed)`` of every hypothesis test in the suite."""
+    found = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "from hypothesis" not in text and "import hypothesis" not in text:
+            continue
+        spec = importlib.util.spec_from_file_location(f"_hypothesis_audit_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except pytest.skip.Exception:  # an optional reference library is missing
+            continue
+        objs = list(vars(module).items())
+        objs += [(f"{c}.{n}", f) for c, k in vars(module).items() if isinstance(k, type) for n, f in vars(k).items()]
+        for name, fn in objs:
+            if callable(fn) and name.rsplit(".", 1)[-1].startswith("test") and is_hypothesis_test(fn):
+                found.append((path.name, name, fn._hypothesis_internal_use_settings,
+                              getattr(fn, "_hypothesis_internal_use_seed", None)))
+    return found
+
+
+def test_every_hypothesis_test_in_the_suite_is_reproducible():
+    """No hypothesis test has a deadline (wall-clock verdicts) or a fresh random seed per run."""
+    found = _suite_hypothesis_tests()
+    assert any(f == Path(__file__).name for f, *_ in found)  # the audit sees this file's tests
+    bad = [f"{f}::{n} (deadline={s.deadline}, derandomize={s.derandomize}, seed={sd})"
+           for f, n, s, sd in found if s.deadline is not None or not (s.derandomize or sd is not None)]
+    assert not bad, "hypothesis tests need @settings(deadline=None, derandomize=True) or @seed: " + ", ".join(bad)
