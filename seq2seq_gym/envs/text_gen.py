@@ -70,8 +70,11 @@ def resolve_model(
                 UserWarning,
                 stacklevel=3,
             )
-            torch.manual_seed(0)
-            gen = Seq2SeqModel.from_task(task)
+            # The same fresh weights on every build, without touching the caller's global RNG:
+            # seed a forked copy of the CPU generator, which is restored on exit.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                gen = Seq2SeqModel.from_task(task)
     vocab = getattr(gen, "vocab", None)
     if vocab is not None and vocab != task.vocab:
         raise ValueError(
