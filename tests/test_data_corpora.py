@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from seq2seq_gym.data import make_task, word_tokenize
+from seq2seq_gym.data import load_path, make_task, word_tokenize
 
 pytestmark = pytest.mark.needs_shared_data
 
@@ -21,6 +21,19 @@ def test_aeslc(shared_data):
     assert max(len(e.references) for e in task.split("train")) == 1
     b = task.collate(task.split("test")[:8])
     assert b.refs.shape[:2] == (8, 4)
+
+
+def test_load_path_reads_aeslc_references_and_ids_with_no_arguments(shared_data):
+    """A user's path, no loader arguments: the four references of dev and the corpus' own ids."""
+    path = shared_data / "aeslc" / "dev.jsonl"
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    task = load_path(path)
+    got = {ex.id: ex for v in task.splits.values() for ex in v}
+    assert sorted(got) == sorted(r["id"] for r in rows)  # every record, under its own id
+    for r in rows[:300]:
+        refs = [word_tokenize(t) for t in dict.fromkeys([r["target"], *r["references"]])]
+        assert got[r["id"]].references == [x for i, x in enumerate(refs) if x not in refs[:i]]
+    assert sum(len(ex.references) == 4 for ex in got.values()) > 0.9 * len(rows)
 
 
 def test_scitldr_sentences_joined_and_several_references(shared_data):

@@ -12,9 +12,11 @@ from seq2seq_gym.data import (
     load_jsonl_task,
     load_karpathy_task,
     load_parallel_task,
+    load_path,
     load_tsv_task,
     make_task,
 )
+from seq2seq_gym.data.loaders import read_jsonl
 from seq2seq_gym.data.loaders.cnn_dm import fix_missing_period, parse_story, read_bin, split_abstract, write_bin
 
 
@@ -142,10 +144,79 @@ def test_non_utf8_bytes_are_replaced_and_counted(tmp_path):
     assert task.split("train")[0].source == ["caf", "\ufffd", "ok"]
 
 
-def test_duplicate_ids_and_overlapping_splits_raise(tmp_path):
-    p = write_jsonl(tmp_path / "d.jsonl", [{"id": 1, "source": "a", "target": "b"}] * 2)
-    with pytest.raises(ValueError, match="duplicate example id"):
-        load_jsonl_task(train=p, id_field="id")
+def test_repeated_ids_keep_a_suffix_or_raise_naming_the_option(tmp_path):
+    rows = [{"id": 1, "source": "a", "target": "b"}, {"id": "x", "source": "c", "target": "d"},
+            {"id": 1, "source": "e", "target": "f"}, {"id": 1, "source": "g", "target": "h"}]
+    p = write_jsonl(tmp_path / "d.jsonl", rows)
+    with pytest.warns(DataWarning, match=r"2 repeated example id\(s\) kept with a '#k' suffix .*duplicate_ids='raise'"):
+        task = load_jsonl_task(train=p, id_field="id")
+    exs = task.split("train")
+    assert [ex.id for ex in exs] == ["train:1", "train:x", "train:1#2", "train:1#3"]
+    assert [ex.source for ex in exs] == [["a"], ["c"], ["e"], ["g"]]  # nothing dropped
+    assert exs[2].meta["repeat_of"] == "train:1" and "repeat_of" not in exs[0].meta
+    with pytest.raises(ValueError, match=r"d.jsonl:3: repeated example id 'train:1' \(first at .*d.jsonl:1\); "
+                                         r"pass duplicate_ids='suffix'"):
+        load_jsonl_task(train=p, duplicate_ids="raise")
+    with pytest.raises(ValueError, match="duplicate_ids must be one of"):
+        load_jsonl_task(train=p, duplicate_ids="drop")
+    # a repeat whose suffixed id is taken moves on to the next free one
+    q = write_jsonl(tmp_path / "q.jsonl", [{"id": "a", "source": "s", "target": "t"},
+                                          {"id": "a#2", "source": "s", "target": "t"},
+                                          {"id": "a", "source": "s", "target": "t"}])
+    with pytest.warns(DataWarning):
+        assert [ex.id for ex in read_jsonl(q)] == ["a", "a#2", "a#3"]
+    # ids repeated across the files of one split
+    r = write_jsonl(tmp_path / "r.jsonl", [{"id": 1, "source": "a", "target": "b"}])
+    with pytest.warns(DataWarning, match="1 repeated"):
+        assert [ex.id for ex in load_jsonl_task(train=[r, r]).split("train")] == ["train:1", "train:1#2"]
+    # TSV id columns follow the same policy
+    t = tmp_path / "d.tsv"
+    t.write_text("k\ta\tb\nk\tc\td\n")
+    with pytest.warns(DataWarning, match="1 repeated"):
+        assert [ex.id for ex in load_tsv_task(train=t, id_column=0, source_column=1, target_columns=2)
+                .split("train")] == ["train:k", "train:k#2"]
+    with pytest.raises(ValueError, match="duplicate_ids='suffix'"):
+        load_tsv_task(train=t, id_column=0, source_column=1, target_columns=2, duplicate_ids="raise")
+
+
+def test_repeated_ids_share_a_hash_split(tmp_path):
+    rows = [{"id": f"pkg{i % 40}", "source": f"w{i} text", "target": f"t{i}"} for i in range(200)]
+    p = write_jsonl(tmp_path / "all.jsonl", rows)
+    with pytest.warns(DataWarning, match="160 repeated"):
+        task = load_jsonl_task(data=p)
+    owner = {}
+    for split, exs in task.splits.items():
+        for ex in exs:
+            owner.setdefault(ex.meta.get("repeat_of", ex.id), set()).add(split)
+    assert len(owner) == 40 and all(len(s) == 1 for s in owner.values())
+    assert sum(task.sizes.values()) == 200
+
+
+def test_record_ids_and_references_are_read_by_default(tmp_path):
+    rows = [{"id": "m1", "source": "Body one.", "target": "Subject", "references": ["Subject", "Other one"]},
+            {"id": "m2", "source": "Body two.", "references": ["Only refs", "Second"]},  # no target field
+            {"source": "Body three.", "target": "T"}]  # no id, no references
+    p = write_jsonl(tmp_path / "train.jsonl", rows)
+    a, b, c = load_path(tmp_path).split("train")  # a directory with train.jsonl
+    assert (a.id, b.id, c.id) == ("train:m1", "train:m2", "train:train:3")
+    assert a.references == [["Subject"], ["Other", "one"]]  # target first, repeats dropped
+    assert b.references == [["Only", "refs"], ["Second"]] and b.target == ["Only", "refs"]
+    assert c.references == [["T"]]
+    one = load_path(p).splits  # a single file, cut by id hash: the ids are the records' own
+    assert sorted(ex.id for v in one.values() for ex in v) == ["m1", "m2", "train:3"]
+    # the old behaviour stays one argument away
+    plain = load_jsonl_task(train=write_jsonl(tmp_path / "x.jsonl", [rows[0], rows[2]]), id_field=None,
+                            references_field=None).split("train")
+    assert [ex.id for ex in plain] == ["train:x:1", "train:x:2"] and plain[0].references == [["Subject"]]
+    with pytest.raises(ValueError, match=r"missing field 'target' and no 'references' field"):
+        load_jsonl_task(train=write_jsonl(tmp_path / "y.jsonl", [{"source": "s"}]))
+    with pytest.raises(ValueError, match=r"y.jsonl:1: missing id field 'key'"):
+        load_jsonl_task(train=write_jsonl(tmp_path / "y.jsonl", [{"source": "s", "target": "t"}]), id_field="key")
+    with pytest.raises(ValueError, match=r"id field 'id' must be a non-empty string or an integer.*id_field=None"):
+        load_jsonl_task(train=write_jsonl(tmp_path / "y.jsonl", [{"id": [1], "source": "s", "target": "t"}]))
+
+
+def test_overlapping_splits_raise(tmp_path):
     one = write_jsonl(tmp_path / "one.jsonl", [{"source": "a", "target": "b"}])
     # the same story in two splits of a CNN/DM-style loader (ids without split prefix) must be rejected
     (tmp_path / "s").mkdir()

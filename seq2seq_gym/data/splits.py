@@ -50,7 +50,11 @@ def split_examples(
         method: ``"hash"`` assigns each example by a keyed hash of its id
             (:func:`hash_fraction`): an example keeps its split when the corpus
             grows or is reordered, and sizes are the fractions only on
-            average. ``"permutation"`` shuffles with ``numpy.random.default_rng(seed)``
+            average. A repeated id that a loader kept with a suffix
+            (``meta["repeat_of"]``, see
+            :func:`~seq2seq_gym.data.loaders.common.unique_ids`) is hashed as
+            the id it repeats, so all examples of one source id share a split.
+            ``"permutation"`` shuffles with ``numpy.random.default_rng(seed)``
             and cuts at the exact fractions (sizes exact, but adding data
             moves examples).
         seed: the hash key or permutation seed.
@@ -71,7 +75,8 @@ def split_examples(
     bounds[-1] = 1.0 + 1e-12
     if method == "hash":
         for ex in examples:
-            k = int(np.searchsorted(bounds, hash_fraction(ex.id, seed), side="right"))
+            key = ex.meta.get("repeat_of", ex.id) if isinstance(ex.meta, dict) else ex.id
+            k = int(np.searchsorted(bounds, hash_fraction(str(key), seed), side="right"))
             out[names[min(k, len(names) - 1)]].append(ex)
     elif method == "permutation":
         n = len(examples)

@@ -31,9 +31,12 @@ def load_path(path: str | os.PathLike, **kwargs: Any) -> Task:
 
     Recognised layouts:
 
-    * a ``.jsonl`` file: one JSON record per line (``source`` / ``target`` or
-      ``references`` fields), cut into train / validation / test by id hash
-      (:func:`~seq2seq_gym.data.load_jsonl_task`);
+    * a ``.jsonl`` file: one JSON record per line with a ``source`` field and
+      a ``target`` and/or ``references`` field (every reference is read; the
+      first is the training target), cut into train / validation / test by
+      a hash of the records' ``id`` field (kept as the example id; repeated
+      ids get a ``#k`` suffix, see ``duplicate_ids``) or, without one, of the
+      line (:func:`~seq2seq_gym.data.load_jsonl_task`);
     * a ``.tsv`` file: ``source<TAB>target`` lines, cut the same way;
     * a directory with ``train.jsonl`` (and ``validation.jsonl`` / ``val`` /
       ``dev``, ``test.jsonl``), or the same with ``.tsv``;

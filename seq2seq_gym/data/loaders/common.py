@@ -10,12 +10,14 @@ from typing import Any
 
 from seq2seq_gym.data.example import Example
 from seq2seq_gym.data.splits import DEFAULT_FRACTIONS, split_examples
+from seq2seq_gym.data.textio import warn
 from seq2seq_gym.data.tokenize import Tokenizer
 
 PathLike = str | os.PathLike
 PathSpec = PathLike | Sequence[PathLike]
 
 SPLIT_NAMES = ("train", "validation", "test")
+DUPLICATE_IDS = ("suffix", "raise")
 
 
 def as_paths(spec: PathSpec, what: str, pattern: str = "*") -> list[Path]:
@@ -143,3 +145,71 @@ def dedupe(refs: list[list[str]]) -> list[list[str]]:
             seen.add(key)
             out.append(r)
     return out
+
+
+def check_duplicate_ids(policy: str) -> str:
+    """Validate the ``duplicate_ids`` option."""
+    if policy not in DUPLICATE_IDS:
+        raise ValueError(f"duplicate_ids must be one of {DUPLICATE_IDS}, got {policy!r}")
+    return policy
+
+
+def scalar_id(value: Any, where: str, field: str) -> str | None:
+    """The text of an id field value (a non-empty string or an integer), or ``None`` when it is null."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(
+        f"{where}: id field {field!r} must be a non-empty string or an integer, got {value!r} "
+        "(pass id_field=None to number the examples by line instead)"
+    )
+
+
+def unique_ids(examples: list[Example], where: Sequence[str], policy: str, source: str) -> list[Example]:
+    """Make example ids unique within ``examples``, following the ``duplicate_ids`` policy.
+
+    Real corpora repeat ids (a package name, a message id copied twice), so
+    the default policy ``"suffix"`` keeps every repeat: the k-th example with
+    id ``x`` becomes ``x#k`` (``k >= 2``, the next unused one), records the
+    first id in ``meta["repeat_of"]`` (hash splits keep all of them in the
+    split of ``x``, see :func:`~seq2seq_gym.data.splits.split_examples`),
+    and one counted :class:`~seq2seq_gym.data.textio.DataWarning` per call
+    names the first repeats. ``"raise"`` raises ``ValueError`` at the first
+    repeat, naming both places and the option.
+
+    Args:
+        examples: examples in reading order (changed in place where renamed).
+        where: ``file:line`` (or another location) of each example, for messages.
+        policy: ``"suffix"`` or ``"raise"``.
+        source: the file(s) named in the warning.
+    """
+    check_duplicate_ids(policy)
+    first: dict[str, int] = {}
+    next_k: dict[str, int] = {}
+    repeats: list[str] = []
+    for i, ex in enumerate(examples):
+        if ex.id not in first:
+            first[ex.id] = i
+            continue
+        if policy == "raise":
+            raise ValueError(
+                f"{where[i]}: repeated example id {ex.id!r} (first at {where[first[ex.id]]}); pass "
+                "duplicate_ids='suffix' to keep repeats as 'id#2', 'id#3', ... or id_field=None to number by line"
+            )
+        k = next_k.get(ex.id, 2)
+        while f"{ex.id}#{k}" in first:
+            k += 1
+        next_k[ex.id] = k + 1
+        new = f"{ex.id}#{k}"
+        repeats.append(f"{ex.id!r} at {where[i]}")
+        ex.meta["repeat_of"] = ex.id
+        ex.id = new
+        first[new] = i
+    if repeats:
+        shown = ", ".join(repeats[:3]) + (", ..." if len(repeats) > 3 else "")
+        warn(f"{source}: {len(repeats)} repeated example id(s) kept with a '#k' suffix ({shown}); "
+             "pass duplicate_ids='raise' to reject repeated ids")
+    return examples
