@@ -112,3 +112,29 @@ def test_task_batches_deterministic(vocab):
     assert sorted(i for ids in a for i in ids) == sorted(e.id for e in exs)
     with pytest.raises(KeyError, match="known"):
         task.split("dev")
+
+
+def test_cut_sources_and_targets_warn_once_with_the_count(vocab):
+    """Truncation at batching time is explicit: one counted DataWarning per task and kind, not an INFO line."""
+    import warnings
+
+    from seq2seq_gym.data import DataWarning
+
+    exs = [Example(f"e{i}", ["the"] * (6 if i in (1, 4, 8) else 2), [["cat"] * (5 if i == 2 else 1)])
+           for i in range(10)]
+    task = Task("toy", vocab, {"train": exs[:8], "test": exs[8:]}, max_source_len=4, max_target_len=3)
+    with pytest.warns(DataWarning) as rec:
+        b = task.collate(exs[:5])
+    msgs = [str(w.message) for w in rec]
+    assert len(msgs) == 2
+    assert "task 'toy': sources longer than max_source_len=4 tokens are cut to their first 4" in msgs[0]
+    assert "3 of 10 sources in the task's splits: train 2, test 1" in msgs[0]
+    assert "training targets longer than max_target_len=3 tokens are cut to their first 3" in msgs[1]
+    assert "1 of 10" in msgs[1] and "references scored by rewards are kept whole" in msgs[1]
+    assert b.src.shape[1] == 4 and int(b.src_lens.max()) == 4  # cut, as announced
+    assert int(b.ref_lens.max()) == 5  # the reward's references are not cut
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per task: later batches are quiet
+        list(task.batches("train", 3))
+        task.sample("test", 4, np.random.default_rng(0))
+        Task("short", vocab, {"train": exs[:1]}, max_source_len=4).collate(exs[:1])  # nothing cut, no warning

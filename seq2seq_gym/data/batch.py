@@ -122,9 +122,12 @@ def collate(
     Truncation is explicit: a text source longer than ``max_source_len`` keeps
     its first ``max_source_len`` tokens, and a training target longer than
     ``max_target_len`` keeps its first ``max_target_len`` tokens (references
-    for the reward are never truncated). Each truncation is logged at INFO
-    level with the number of examples affected. Source OOV words beyond the
-    first ``max_oovs`` distinct ones map to ``<unk>``.
+    for the reward are never truncated). Each call logs its cuts at INFO
+    level with the number of examples affected; :meth:`Task.collate
+    <seq2seq_gym.data.task.Task.collate>` (what tasks, environments and
+    training use) also emits one counted ``DataWarning`` per task the first
+    time it cuts. Source OOV words beyond the first ``max_oovs`` distinct
+    ones map to ``<unk>``.
     """
     if not examples:
         raise ValueError("collate() needs at least one example")

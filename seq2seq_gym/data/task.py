@@ -11,6 +11,7 @@ import numpy as np
 from seq2seq_gym.data.batch import Batch, collate
 from seq2seq_gym.data.example import Example
 from seq2seq_gym.data.splits import batch_order, check_disjoint
+from seq2seq_gym.data.textio import warn
 from seq2seq_gym.data.vocab import Vocab
 
 MODALITIES = ("text", "image")
@@ -28,8 +29,12 @@ class Task:
         modality: ``"text"`` or ``"image"`` (the source kind).
         metric: the default reward / evaluation metric name (``"rougeL"``,
             ``"bleu"``, ``"cider"``, ...).
-        max_source_len: sources are truncated to this many tokens (logged).
-        max_target_len: training targets are truncated to this many tokens,
+        max_source_len: text sources are cut to their first this many tokens
+            when batched; the first batch that cuts one emits a
+            :class:`~seq2seq_gym.data.textio.DataWarning` (once per task)
+            with the number of longer sources in each split.
+        max_target_len: training targets are cut to this many tokens (warned
+            the same way; the references that rewards score are kept whole),
             and generation stops after it by default.
         max_oovs: number of pointer-generator copy slots (source OOV words
             beyond this map to ``<unk>``).
@@ -55,6 +60,7 @@ class Task:
     description: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     tokenizer: Any = None
+    _warned: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.vocab, Vocab):
@@ -78,13 +84,47 @@ class Task:
             raise KeyError(f"task {self.name!r} has no split {name!r}; known: {sorted(self.splits)}") from None
 
     def collate(self, examples: list[Example]) -> Batch:
-        """Pad examples into a :class:`Batch` with this task's limits."""
+        """Pad examples into a :class:`Batch` with this task's limits (cuts are warned once, see the class)."""
+        if "source" not in self._warned and any(
+            not ex.is_image and len(ex.source) > self.max_source_len for ex in examples
+        ):
+            self._warn_cut("source")
+        if "target" not in self._warned and any(
+            ex.references and len(ex.references[0]) > self.max_target_len for ex in examples
+        ):
+            self._warn_cut("target")
         return collate(
             examples,
             self.vocab,
             max_source_len=self.max_source_len,
             max_target_len=self.max_target_len,
             max_oovs=self.max_oovs,
+        )
+
+    def _warn_cut(self, kind: str) -> None:
+        """One counted warning that batching cuts sources (``kind="source"``) or training targets."""
+        self._warned.add(kind)
+        if kind == "source":
+            limit, what, name = self.max_source_len, "sources", "max_source_len"
+
+            def length(ex: Example) -> int:
+                return 0 if ex.is_image else len(ex.source)
+
+            tail = ""
+        else:
+            limit, what, name = self.max_target_len, "training targets", "max_target_len"
+
+            def length(ex: Example) -> int:
+                return len(ex.references[0]) if ex.references else 0
+
+            tail = " for supervised training; the references scored by rewards are kept whole"
+        per = {k: sum(length(ex) > limit for ex in v) for k, v in self.splits.items()}
+        total = sum(len(v) for v in self.splits.values())
+        shown = ", ".join(f"{k} {n:,}" for k, n in per.items())
+        warn(
+            f"task {self.name!r}: {what} longer than {name}={limit} tokens are cut to their first {limit}{tail} "
+            f"({sum(per.values()):,} of {total:,} {'sources' if kind == 'source' else 'first references'} "
+            f"in the task's splits: {shown}); pass {name}= to the task builder to change the limit"
         )
 
     def batches(
