@@ -27,6 +27,7 @@ from seq2seq_gym.data.loaders import (
     load_parallel_task,
     load_path,
     load_scitldr,
+    load_task,
     load_tsv_task,
 )
 from seq2seq_gym.data.splits import batch_order, check_disjoint, split_examples
@@ -103,6 +104,7 @@ __all__ = [
     "load_parallel_task",
     "load_path",
     "load_scitldr",
+    "load_task",
     "load_tsv_task",
     "make_task",
     "register_task",

@@ -203,6 +203,14 @@ def make_task(name: str, **kwargs: Any) -> Task:
     return factory(**kwargs)
 
 
+def registered_factory(name: str) -> Callable[..., Task]:
+    """The factory registered under ``name`` (``KeyError`` listing the known names)."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; known tasks: {sorted(_REGISTRY)}") from None
+
+
 def list_tasks() -> list[str]:
     """Names of every registered task."""
     return sorted(_REGISTRY)

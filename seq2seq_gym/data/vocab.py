@@ -146,6 +146,23 @@ class Vocab:
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, lower={self.lower})"
 
+    def difference(self, other: Vocab) -> str | None:
+        """``None`` when ``other`` equals this vocabulary, else the first difference, for messages.
+
+        For example ``"20004 vs 50004 ids"``, ``"lower=True vs lower=False"`` or
+        ``"both 20004 ids, but id 57 is 'the' vs 'a'"`` (this vocabulary first).
+        """
+        if not isinstance(other, Vocab):
+            raise TypeError(f"other must be a Vocab, got {type(other).__name__}")
+        if self == other:
+            return None
+        if len(self) != len(other):
+            return f"{len(self)} vs {len(other)} ids"
+        if self.lower != other.lower:
+            return f"lower={self.lower} vs lower={other.lower}"
+        i = next(i for i, (a, b) in enumerate(zip(self._itos, other._itos)) if a != b)
+        return f"both {len(self)} ids, but id {i} is {self._itos[i]!r} vs {other._itos[i]!r}"
+
     @property
     def words(self) -> list[str]:
         """All tokens in id order, special tokens included."""

@@ -5,7 +5,7 @@ builders are registered in the task registry (``make_task("jsonl", ...)``).
 Reading rules for bad input are listed in :mod:`seq2seq_gym.data.textio`.
 """
 
-from seq2seq_gym.data.loaders.auto import load_path
+from seq2seq_gym.data.loaders.auto import load_path, load_task
 from seq2seq_gym.data.loaders.cnn_dm import load_cnn_dm_task, parse_story, read_bin, write_bin
 from seq2seq_gym.data.loaders.corpora import load_aeslc, load_multi30k, load_scitldr
 from seq2seq_gym.data.loaders.jsonl import load_jsonl_task, load_tsv_task, read_jsonl, read_tsv
@@ -33,6 +33,7 @@ __all__ = [
     "load_parallel_task",
     "load_path",
     "load_scitldr",
+    "load_task",
     "load_tsv_task",
     "parse_story",
     "read_bin",

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from seq2seq_gym.data.task import Task
+from seq2seq_gym.data.task import Task, list_tasks, make_task, registered_factory
+from seq2seq_gym.data.vocab import Vocab
 
 _SPLIT_NAMES = {
     "train": ("train",),
@@ -78,3 +79,67 @@ def load_path(path: str | os.PathLike, **kwargs: Any) -> Task:
         "train.tsv (+ validation, test), a directory of CNN/DailyMail .story or .bin files, or a Karpathy "
         "dataset_*.json; or build the task with seq2seq_gym.data.make_task(...) and pass it as data="
     )
+
+
+def load_task(
+    source: str | os.PathLike | Task,
+    *,
+    vocab: Vocab | None = None,
+    what: str = "data",
+    **kwargs: Any,
+) -> Task:
+    """A task from a registered name, a path on disk (:func:`load_path`) or a :class:`Task`.
+
+    What environments' ``data=`` and ``seq2seq-gym evaluate --task`` accept.
+    With ``vocab`` (a trained generator's vocabulary), a task read from files
+    uses that vocabulary instead of building one from its training split:
+    words outside it are ``<unk>`` in the encoder's input and copy slots for
+    the pointer, as for any out-of-vocabulary word. ``vocab`` goes to every
+    loader (``load_path``'s and registered ones that take a ``vocab``
+    argument); the built-in generated tasks have their own vocabulary and
+    ignore it, and a :class:`Task` is returned unchanged (compare
+    ``task.vocab`` yourself: :meth:`Vocab.difference`).
+
+    Args:
+        source: a registered task name (:func:`~seq2seq_gym.data.list_tasks`),
+            a path in one of :func:`load_path`'s layouts, or a Task.
+        vocab: the vocabulary to use when the task is read from files.
+        what: the argument name used in messages (``"data"``, ``"--task"``).
+        **kwargs: arguments of the task's builder (not allowed with a Task).
+
+    Raises:
+        FileNotFoundError: ``source`` is neither a registered name nor an existing path.
+        TypeError: ``source`` has another type, or ``kwargs`` come with a Task.
+    """
+    if vocab is not None and not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be a Vocab or None, got {type(vocab).__name__}")
+    if isinstance(source, Task):
+        if kwargs:
+            raise TypeError(f"{what}: task arguments {sorted(kwargs)} cannot be applied to a built Task")
+        return source
+    if not isinstance(source, str | os.PathLike):
+        raise TypeError(f"{what} must be a Task, a task name or a path, got {type(source).__name__}")
+    name = os.fspath(source)
+    if name in list_tasks():
+        if vocab is not None and "vocab" not in kwargs and _takes(registered_factory(name), "vocab"):
+            kwargs["vocab"] = vocab
+        return make_task(name, **kwargs)
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{what}={name!r} is neither a registered task ({', '.join(list_tasks())}) nor an existing path"
+        )
+    if vocab is not None:
+        kwargs.setdefault("vocab", vocab)
+    return load_path(path, **kwargs)
+
+
+def _takes(fn: Any, arg: str) -> bool:
+    """Whether ``fn`` names ``arg`` among its parameters (a bare ``**kwargs`` does not count)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return arg in params
