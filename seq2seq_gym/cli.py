@@ -160,13 +160,31 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _task_for_model(source: str, model, task_kwargs: dict[str, Any]):
+    """The task ``source`` (a name or a data path) built with the checkpoint's vocabulary where read from files."""
+    from seq2seq_gym.data import load_task
+
+    try:
+        task = load_task(source, vocab=model.vocab, what="--task", **task_kwargs)
+    except (FileNotFoundError, KeyError, TypeError, ValueError) as e:
+        raise SystemExit(f"error: {e.args[0] if e.args else e}") from None
+    diff = model.vocab.difference(task.vocab) if model.vocab is not None else None
+    if diff is None and model.vocab_size != len(task.vocab):
+        diff = f"{model.vocab_size} vs {len(task.vocab)} ids"
+    if diff is not None:
+        raise SystemExit(
+            f"error: the checkpoint's vocabulary differs from task {task.name!r}'s ({diff}, checkpoint first); "
+            "evaluate it on the corpus it was trained on (--task PATH, or a loader name with --task-set data=PATH)"
+        )
+    return task
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     """Decode a split with a saved generator and print the score as JSON."""
-    from seq2seq_gym.data import make_task
     from seq2seq_gym.models import Seq2SeqModel
 
     model = Seq2SeqModel.load(args.model, map_location=args.device)
-    task = make_task(args.task, **_parse_kv(args.task_set, "--task-set"))
+    task = _task_for_model(args.task, model, _parse_kv(args.task_set, "--task-set"))
     result = _evaluate(model, task, args.split, args.metric, args.limit, args.batch_size, args.strategy,
                        args.beam_size, not args.no_progress)
     print(json.dumps(result, indent=2))
@@ -236,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="decode a split with a saved generator and score it")
     p.add_argument("--model", required=True, help="checkpoint directory")
-    p.add_argument("--task", required=True, help="task name")
+    p.add_argument("--task", required=True,
+                   help="task name, or a data path (read with the checkpoint's vocabulary, as load_path reads it)")
     p.add_argument("--split", default="validation")
     p.add_argument("--metric", help="metric spec (default: the task's)")
     p.add_argument("--strategy", default="greedy", choices=["greedy", "sample", "beam"])

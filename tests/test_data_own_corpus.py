@@ -43,3 +43,75 @@ def test_env_without_a_generator_leaves_the_global_rngs_alone(tmp_path):
         other = TextGenEnv(data=str(path))
     a, b = env.generator.state_dict(), other.generator.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture
+def corpus_and_generator(tmp_path):
+    """A JSONL corpus and a (tiny, untrained) generator saved with a smaller vocabulary than a default load."""
+    from seq2seq_gym.data import load_path
+    from seq2seq_gym.models import Seq2SeqModel
+
+    path = write_corpus(tmp_path / "corpus.jsonl")
+    trained_on = load_path(path, vocab_size=12)  # 12 words + 4 specials: another vocabulary than the default
+    torch.manual_seed(0)
+    model = Seq2SeqModel.from_task(trained_on, preset="tiny")
+    model.save(tmp_path / "gen")
+    return path, tmp_path / "gen", model
+
+
+def test_env_on_a_path_takes_the_generators_vocabulary(corpus_and_generator):
+    import gymnasium as gym
+
+    import seq2seq_gym  # noqa: F401  (registers the environments)
+    from seq2seq_gym.data import UNK_ID, load_path
+
+    path, ckpt, model = corpus_and_generator
+    assert len(load_path(path).vocab) != len(model.vocab)  # a default load would not fit the generator
+    env = gym.make("Seq2Seq/Summarization-v0", data=str(path), model=str(ckpt), max_length=4)
+    task = env.unwrapped.task
+    assert task.vocab == model.vocab and task.info["vocab"] == "given"
+    _, info = env.reset(seed=0)
+    env.step(int(env.unwrapped.action_masks().nonzero()[0][0]))
+    # words outside the generator's vocabulary are <unk> for the encoder and copy slots for the pointer
+    batch = task.collate(task.split("train")[:16])
+    assert (batch.src == UNK_ID).any() and (batch.src_ext >= len(model.vocab)).any()
+    # a model object is handled the same way
+    env2 = TextGenEnv(data=str(path), model=model)
+    assert env2.task.vocab == model.vocab and env2.generator is model
+
+
+def test_a_task_with_another_vocabulary_gets_a_clear_error(corpus_and_generator):
+    from seq2seq_gym.data import load_path, make_task
+
+    path, ckpt, model = corpus_and_generator
+    with pytest.raises(ValueError, match=r"the generator's vocabulary differs from task 'jsonl''s "
+                                         r"\(16 vs \d+ ids, generator first\).*vocab=generator\.vocab"):
+        TextGenEnv(data=load_path(path), model=str(ckpt))
+    with pytest.raises(ValueError, match=r"differs from task 'translation''s"):
+        TextGenEnv(data=make_task("translation", num_train=8, num_validation=2, num_test=2), model=model)
+    # the same words in another order are caught too
+    task = load_path(path, vocab_size=12)
+    assert task.vocab == model.vocab
+    from seq2seq_gym.data import Vocab
+
+    w = model.vocab.words[4:]
+    shuffled = Vocab([w[1], w[0], *w[2:]])
+    assert model.vocab.difference(shuffled) == f"both 16 ids, but id 4 is {w[0]!r} vs {w[1]!r}"
+    with pytest.raises(ValueError, match="but id 4 is"):
+        TextGenEnv(data=load_path(path, vocab=shuffled), model=model)
+
+
+def test_cli_evaluate_on_a_path_uses_the_checkpoints_vocabulary(corpus_and_generator, capsys):
+    from seq2seq_gym import cli
+
+    path, ckpt, _ = corpus_and_generator
+    for task_args in (["--task", str(path)], ["--task", "jsonl", "--task-set", f"data={path}"]):
+        assert cli.main(["evaluate", "--model", str(ckpt), *task_args, "--split", "train", "--limit", "6",
+                         "--no-progress"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["examples"] == 6 and 0.0 <= result["score"] <= 1.0
+    with pytest.raises(SystemExit, match=r"error: .*vocabulary differs from task 'translation''s"):
+        cli.main(["evaluate", "--model", str(ckpt), "--task", "translation", "--task-set", "num_train=8",
+                  "--no-progress"])
+    with pytest.raises(SystemExit, match=r"error: --task='no/such/file.jsonl' is neither a registered task"):
+        cli.main(["evaluate", "--model", str(ckpt), "--task", "no/such/file.jsonl", "--no-progress"])

@@ -15,7 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from seq2seq_gym.data import PAD_ID, Example, Task, make_task
+from seq2seq_gym.data import PAD_ID, Example, Task, Vocab, load_task
 from seq2seq_gym.envs import render as _render
 from seq2seq_gym.envs.core import GenerationEngine
 from seq2seq_gym.models import Seq2SeqModel
@@ -26,42 +26,47 @@ PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 
 
 # ----------------------------------------------------------------------------- building blocks
-def resolve_task(task: str | Task | None, data: str | os.PathLike | Task | None) -> Task:
-    """The task an environment uses: ``data`` (a Task, a registered name or a path) or ``task``."""
+def resolve_task(
+    task: str | Task | None, data: str | os.PathLike | Task | None, vocab: Vocab | None = None
+) -> Task:
+    """The task an environment uses: ``data`` (a Task, a registered name or a path) or ``task``.
+
+    ``vocab`` is the generator's vocabulary when one is given: a task read
+    from files (a path, or a registered loader) is built with it, so a
+    generator trained on a corpus runs on that corpus with no other argument
+    (see :func:`seq2seq_gym.data.load_task`). A Task object is used as it is.
+    """
     source = data if data is not None else task
     if source is None:
         raise ValueError("pass task= (a built-in task name) or data= (a Task, a task name or a path)")
-    if isinstance(source, Task):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        from seq2seq_gym.data import list_tasks
+    return load_task(source, vocab=vocab, what="data" if data is not None else "task")
 
-        name = os.fspath(source)
-        if name in list_tasks():
-            return make_task(name)
-        path = Path(name).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(
-                f"data={name!r} is neither a registered task ({', '.join(list_tasks())}) nor an existing path"
-            )
-        from seq2seq_gym.data import load_path
 
-        return load_path(path)
-    raise TypeError(f"data must be a Task, a task name or a path, got {type(source).__name__}")
+def load_generator(model: str | os.PathLike | Seq2SeqModel | None, device: str | torch.device) -> Seq2SeqModel | None:
+    """``model`` itself, the generator saved in the checkpoint directory ``model``, or ``None`` when not given."""
+    if model is None or isinstance(model, Seq2SeqModel):
+        return model
+    if not isinstance(model, str | os.PathLike):
+        raise TypeError(f"model must be a Seq2SeqModel, a checkpoint directory or None, got {type(model).__name__}")
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"model={os.fspath(model)!r}: no such checkpoint directory")
+    return Seq2SeqModel.load(path, map_location=device)
 
 
 def resolve_model(
     model: str | os.PathLike | Seq2SeqModel | None, task: Task, device: str | torch.device
 ) -> Seq2SeqModel:
-    """The generator: a model, a checkpoint directory, the shipped one for a built-in task, or a fresh one."""
-    if isinstance(model, Seq2SeqModel):
-        gen = model
-    elif model is not None:
-        path = Path(model).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(f"model={os.fspath(model)!r}: no such checkpoint directory")
-        gen = Seq2SeqModel.load(path, map_location=device)
-    else:
+    """The generator: a model, a checkpoint directory, the shipped one for a built-in task, or a fresh one.
+
+    A fresh generator (no ``model`` and no shipped one) gets the same weights
+    on every build, drawn from a forked RNG: the caller's global torch
+    generator is left as it was. A generator whose vocabulary differs from
+    the task's raises ``ValueError`` saying how they differ and how to build
+    the task with the generator's vocabulary.
+    """
+    gen = load_generator(model, device)
+    if gen is None:
         gen = load_pretrained(task, device=device)
         if gen is None:
             warnings.warn(
@@ -76,9 +81,15 @@ def resolve_model(
                 torch.manual_seed(0)
                 gen = Seq2SeqModel.from_task(task)
     vocab = getattr(gen, "vocab", None)
-    if vocab is not None and vocab != task.vocab:
+    diff = vocab.difference(task.vocab) if vocab is not None else None
+    if diff is None and gen.vocab_size != len(task.vocab):
+        diff = f"{gen.vocab_size} vs {len(task.vocab)} ids"
+    if diff is not None:
         raise ValueError(
-            f"the generator's vocabulary ({len(vocab)} ids) differs from task {task.name!r}'s ({len(task.vocab)} ids)"
+            f"the generator's vocabulary differs from task {task.name!r}'s ({diff}, generator first): a generator "
+            "reads and writes only its own vocabulary's ids. Pass data= the corpus path (or a loader's task name) "
+            "so that the task is built with the generator's vocabulary, or build the Task with "
+            "vocab=generator.vocab (e.g. seq2seq_gym.data.load_path(path, vocab=generator.vocab))"
         )
     return gen.to(device)
 
@@ -153,12 +164,13 @@ class _Base:
             raise ValueError(f"observation must be one of {OBSERVATION_KINDS}, got {observation!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.task = resolve_task(task, data)
+        gen = load_generator(model, device)  # first: a task read from files takes the generator's vocabulary
+        self.task = resolve_task(task, data, vocab=None if gen is None else gen.vocab)
         self.examples = self.task.split(split)
         if not self.examples:
             raise ValueError(f"split {split!r} of task {self.task.name!r} is empty")
         self.split = split
-        self.generator = resolve_model(model, self.task, device)
+        self.generator = resolve_model(gen, self.task, device)
         self.metric = build_reward(self.task, self.task.metric if reward is None else reward)
         self.observation_kind = observation
         self.mask_top_k = mask_top_k
