@@ -115,3 +115,50 @@ def test_cli_evaluate_on_a_path_uses_the_checkpoints_vocabulary(corpus_and_gener
                   "--no-progress"])
     with pytest.raises(SystemExit, match=r"error: --task='no/such/file.jsonl' is neither a registered task"):
         cli.main(["evaluate", "--model", str(ckpt), "--task", "no/such/file.jsonl", "--no-progress"])
+
+
+@pytest.mark.needs_shared_data
+@pytest.mark.slow
+def test_pretrain_evaluate_and_make_on_a_jsonl_corpus_with_no_extra_arguments(shared_data, tmp_path):
+    """The user's path from a corpus to an environment: pretrain, evaluate, gym.make, as separate commands."""
+    import os
+    import subprocess
+    import sys
+
+    import gymnasium as gym
+
+    import seq2seq_gym  # noqa: F401  (registers the environments)
+    from seq2seq_gym.data import load_path
+
+    corpus = tmp_path / "aeslc300.jsonl"
+    with open(shared_data / "aeslc" / "train.jsonl", encoding="utf-8") as f:
+        corpus.write_text("".join(line for _, line in zip(range(300), f)), encoding="utf-8")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # PYTHONPATH is inherited: this worktree's package
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "seq2seq_gym.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        return proc.stdout
+
+    gen = tmp_path / "gen"
+    # vocab_size=1000: the generator's vocabulary is not the one a default load of the path builds
+    run("pretrain", "--task", "jsonl", "--task-set", f"data={corpus}", "--task-set", "vocab_size=1000",
+        "--preset", "tiny", "--steps", "20", "--batch-size", "8", "--eval-limit", "8", "--out", str(gen),
+        "--no-progress")
+    default = load_path(corpus)
+    assert len(default.vocab) != 1004
+    result = json.loads(run("evaluate", "--model", str(gen), "--task", str(corpus), "--no-progress"))
+    assert result["split"] == "validation" and result["examples"] == len(default.split("validation"))
+    assert 0.0 <= result["score"] <= 1.0 and result["metric"].lower().startswith("rouge")
+
+    env_ = gym.make("Seq2Seq/Summarization-v0", data=str(corpus), model=str(gen))
+    assert len(env_.unwrapped.task.vocab) == 1004 and env_.unwrapped.task.vocab == env_.unwrapped.generator.vocab
+    assert {ex.id for ex in env_.unwrapped.task.split("train")} == {ex.id for ex in default.split("train")}
+    env_.reset(seed=0)
+    done, steps = False, 0
+    while not done:
+        _, reward, terminated, truncated, _ = env_.step(int(np.flatnonzero(env_.unwrapped.action_masks())[0]))
+        done, steps = terminated or truncated, steps + 1
+        assert np.isfinite(reward)
+    assert steps <= env_.unwrapped.max_length
