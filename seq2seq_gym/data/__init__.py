@@ -10,6 +10,10 @@ Registered tasks (``make_task(name, **kwargs)``):
   ``"karpathy"``, ``"parallel"``;
 - corpora with a ``root=`` folder: ``"aeslc"``, ``"scitldr"``, ``"multi30k"``.
 
+``load_path(path)`` guesses a loader from the files' layout, and
+``load_task(name_or_path, vocab=...)`` builds either kind, with a trained
+generator's vocabulary when one is given.
+
 Tasks are treated as read-only (generated tasks are cached and shared).
 """
 

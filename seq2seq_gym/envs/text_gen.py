@@ -346,7 +346,9 @@ class TextGenEnv(_Base, gym.Env):
 
     * ``task``: a built-in task name (set by the registered id).
     * ``data``: a :class:`~seq2seq_gym.data.Task`, a registered task name, or a
-      path to data on disk; without ``model`` a fresh generator is built for its
+      path to data on disk; with ``model``, a path's task is read with the
+      generator's vocabulary (a Task with another vocabulary raises
+      ``ValueError``); without ``model`` a fresh generator is built for its
       vocabulary (with a warning).
     * ``split``: the split episodes draw from (``"train"``, ``"validation"``, ``"test"``).
     * ``model``: a :class:`~seq2seq_gym.models.Seq2SeqModel` or a checkpoint

@@ -46,6 +46,10 @@ def load_path(path: str | os.PathLike, **kwargs: Any) -> Task:
     * a Karpathy-split captioning file ``dataset_*.json``
       (:func:`~seq2seq_gym.data.load_karpathy_task`; pass ``features=``).
 
+    Every loader takes ``vocab=`` (a :class:`~seq2seq_gym.data.Vocab`, e.g. a
+    trained generator's ``model.vocab``, or a ``word count`` file) to use
+    instead of a vocabulary built from the training split.
+
     Raises ``FileNotFoundError`` for a missing path and ``ValueError`` naming
     the layouts above when none matches.
     """
