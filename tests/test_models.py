@@ -13,6 +13,7 @@ import torch
 
 from seq2seq_gym.data import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Example, Vocab, collate
 from seq2seq_gym.models import DecoderState, Memory, ModelConfig, Seq2SeqModel
+from seq2seq_gym.models.checkpoint import sha256_json
 
 WORDS = [f"w{i}" for i in range(12)]
 VOCAB = Vocab(WORDS)
@@ -555,6 +556,7 @@ def test_checkpoint_errors(tmp_path):
     import hashlib
 
     meta["weights"]["sha256"] = hashlib.sha256(b"\x00garbage").hexdigest()
+    meta["sha256"] = sha256_json({k: v for k, v in meta.items() if k != "sha256"})  # a consistent forgery
     (ck / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="corrupt checkpoint weights"):
         Seq2SeqModel.load(ck)

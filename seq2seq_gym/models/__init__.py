@@ -1,6 +1,6 @@
 """Attention encoder-decoder models: pointer-generator, coverage, intra-attention, decoding, checkpoints.
 
-Imports only :mod:`seq2seq_gym.data`.
+Imports only :mod:`seq2seq_gym.data` and the leaf :mod:`seq2seq_gym.utils`.
 
 - :class:`ModelConfig`: every architecture option (See et al. 2017; Paulus et al. 2018).
 - :class:`Seq2SeqModel`: ``encode`` / ``init_state`` / ``step`` for environments,
@@ -9,8 +9,10 @@ Imports only :mod:`seq2seq_gym.data`.
 - Input policies against exposure bias: :class:`TeacherForcing`, :class:`ScheduledSampling`,
   :class:`SoftArgmax`, :class:`TopKEmbedding`.
 - :func:`train_mle`: a minimal supervised training loop.
+- :func:`save_model` / :func:`load_model`: checkpoints written atomically as a whole.
 """
 
+from seq2seq_gym.models.checkpoint import load_model, save_model
 from seq2seq_gym.models.config import ModelConfig
 from seq2seq_gym.models.decoding import GenerationOutput, banned_trigram_mask, generate
 from seq2seq_gym.models.input_policies import (
@@ -40,5 +42,7 @@ __all__ = [
     "banned_trigram_mask",
     "evaluate_mle",
     "generate",
+    "load_model",
+    "save_model",
     "train_mle",
 ]
