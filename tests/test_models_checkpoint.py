@@ -79,7 +79,8 @@ def kill_loop(tmp_path: Path, kills: int, exchange: bool, seed: int) -> dict[str
     b.save(ref_b)
     a.save(target)
     (target / "metrics.json").write_text('{"kept": true}\n')  # not the checkpoint's: must survive every save
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    root = str(Path(__file__).resolve().parents[1])  # this checkout, ahead of any installed copy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen(
         [sys.executable, "-c", SAVER, str(target), str(ref_a), str(ref_b), "1" if exchange else "0"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
@@ -295,6 +296,14 @@ def test_bad_map_location_names_the_argument(tmp_path):
     with pytest.raises(TypeError, match="map_location"):
         load_model(ck, map_location=1.5)
     assert load_model(ck, map_location=torch.device("cpu")).device.type == "cpu"
+
+
+def test_loading_leaves_the_global_rng_alone(tmp_path):
+    """Building the model to load into must not draw from torch's global generator (the caller's)."""
+    tiny(1).save(tmp_path / "ck")
+    state = torch.get_rng_state()
+    load_model(tmp_path / "ck")
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_legacy_format_still_loads(tmp_path):

@@ -108,6 +108,12 @@ def write_model_files(model: Seq2SeqModel, directory: Path) -> dict[str, Any]:
     }
     meta["sha256"] = sha256_json(meta)
     (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # safetensors and Vocab.save's temporary file create owner-only files; give them the
+    # permissions of a file created normally (config.json: 0o666 minus the umask)
+    mode = (directory / CONFIG_FILE).stat().st_mode & 0o777
+    for name in (WEIGHTS_FILE, VOCAB_FILE):
+        if (directory / name).exists():
+            os.chmod(directory / name, mode)
     return meta
 
 
@@ -247,7 +253,8 @@ def read_checkpoint(directory: str | os.PathLike) -> tuple[Seq2SeqModel, dict[st
     if vocab is not None and len(vocab) != config.vocab_size:
         raise ValueError(f"{cfg_path}: vocab_size={config.vocab_size} but {vocab_path} holds {len(vocab)} ids")
 
-    model = Seq2SeqModel(config, vocab=vocab)
+    with torch.random.fork_rng(devices=[]):  # the initialisation (overwritten below) leaves the caller's RNG alone
+        model = Seq2SeqModel(config, vocab=vocab)
     _load_weights(model, tensors, weights_path, cfg_path)
     return model.eval(), meta
 
