@@ -174,6 +174,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {e}") from None
     preset = model_kwargs.pop("preset", args.preset)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"error: --out {out} exists and is not a directory")
 
     resumed_from = None
     if has_training_state(out):

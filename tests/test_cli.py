@@ -159,6 +159,9 @@ def test_pretrain_resume_and_option_errors(tmp_path, capsys):
         with pytest.raises(SystemExit, match=match):
             cli.main(["pretrain", *TINY, "--steps", "3", "--out", str(tmp_path / "x"), flag, value])
     assert not (tmp_path / "x").exists()
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(SystemExit, match="exists and is not a directory"):
+        cli.main(["pretrain", *TINY, "--steps", "3", "--out", str(tmp_path / "file")])
 
 
 @pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (3, 1), (4, 2), (8, 4), (64, 4)])

@@ -219,6 +219,36 @@ def test_fallback_without_exchange_recovers_an_interrupted_commit(tmp_path, monk
     assert same_weights(load_model(target), a) and sorted(os.listdir(tmp_path)) == ["ck"]
 
 
+def test_unswappable_targets_fail_clearly_and_change_nothing(tmp_path, monkeypatch):
+    """A read-only parent or a mount point cannot hold an atomic swap: a clear error, nothing changed."""
+    import errno
+
+    target = tmp_path / "ck"
+    with atomic_directory(target) as tmp:
+        (tmp / "a").write_text("old")
+    real_mkdir = os.mkdir
+
+    def read_only_parent(path, *args, **kwargs):
+        if Path(path).name.startswith(".ck.tmp-"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "mkdir", read_only_parent)
+    with pytest.raises(PermissionError, match=r"staged beside it, in .* which is not writable"), \
+            atomic_directory(target):
+        pass
+    monkeypatch.setattr(atomic.os, "mkdir", real_mkdir)
+
+    def mount_point(a, b):
+        raise OSError(errno.EBUSY, "Device or resource busy", str(b))
+
+    monkeypatch.setattr(atomic, "_exchange", mount_point)
+    with pytest.raises(OSError, match="probably a mount point; save into a directory inside it"), \
+            atomic_directory(target) as tmp:
+        (tmp / "a").write_text("new")
+    assert (target / "a").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["ck"]
+
+
 def test_a_symlinked_checkpoint_dir_stays_a_symlink(tmp_path):
     real = tmp_path / "real"
     tiny(1).save(real)

@@ -256,6 +256,15 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, f"renameat2(RENAME_EXCHANGE) failed: {os.strerror(err)}", str(b))
 
 
+def _unswappable(target: Path, err: OSError) -> OSError:
+    return OSError(
+        err.errno,
+        f"cannot replace {target} as a whole ({os.strerror(err.errno or 0)}): it is probably a mount point; "
+        f"save into a directory inside it instead (e.g. {target / 'run'})",
+        str(target),
+    )
+
+
 def _commit(staging: Path, target: Path, owned: frozenset[str], durable: bool) -> None:
     """Put ``staging`` at ``target``. Raises only if nothing changed; later errors become warnings."""
     if not os.path.isdir(target):
@@ -263,11 +272,22 @@ def _commit(staging: Path, target: Path, owned: frozenset[str], durable: bool) -
         if durable:
             _fsync_path(target.parent)
         return
-    if _exchange(staging, target):
+    try:
+        exchanged = _exchange(staging, target)
+    except OSError as e:
+        if e.errno in (errno.EBUSY, errno.EXDEV):
+            raise _unswappable(target, e) from None
+        raise
+    if exchanged:
         old = staging
     else:
         old = _new_sibling_name(target, _BACKUP)
-        os.rename(target, old)
+        try:
+            os.rename(target, old)
+        except OSError as e:
+            if e.errno in (errno.EBUSY, errno.EXDEV):
+                raise _unswappable(target, e) from None
+            raise
         try:
             os.rename(staging, target)
         except BaseException:
@@ -325,6 +345,10 @@ def atomic_directory(
 
     Raises:
         NotADirectoryError: ``path`` exists and is not a directory.
+        PermissionError: the parent directory is not writable (the staging
+            directory must live beside ``path``); nothing changed.
+        OSError: ``path`` is a mount point (``EBUSY`` / ``EXDEV``): a directory
+            cannot be swapped there; nothing changed. Save into a subdirectory.
         ValueError: an ``owned`` entry is not a plain file name.
     """
     owned_set = frozenset(owned)
@@ -338,7 +362,17 @@ def atomic_directory(
     _recover(target)
     _remove_stale(target)
     staging = _new_sibling_name(target, _STAGING)
-    os.mkdir(staging)
+    try:
+        os.mkdir(staging)
+    except OSError as e:
+        if not isinstance(e, PermissionError) and e.errno != errno.EROFS:
+            raise
+        raise PermissionError(
+            e.errno,
+            f"cannot replace {target} as a whole: the new version is staged beside it, in {target.parent}, "
+            f"which is not writable ({os.strerror(e.errno or 0)}); save into a directory inside {target} instead",
+            str(staging),
+        ) from None
     fd = _lock(staging)
     try:
         try:
