@@ -262,7 +262,7 @@ def train_mle(
     fork_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
         if loaded is not None:
-            loaded.restore_torch_rng()  # dropout continues from where it was
+            loaded.restore_torch_rng(cuda=device.type == "cuda")  # dropout continues from where it was
         else:
             torch.manual_seed(seed)
         batches = _epochs(task, split, batch_size, seed, start=position)

@@ -94,23 +94,29 @@ class TrainingState:
     torch_rng: dict[str, Any] | None
     directory: Path
 
-    def restore_torch_rng(self) -> None:
+    def restore_torch_rng(self, cuda: bool = True) -> None:
         """Set torch's global CPU (and CUDA) generators to the saved states.
 
         This changes global state: call it inside ``torch.random.fork_rng()``
         (as :func:`~seq2seq_gym.models.train_mle` does) to keep the caller's generators.
+
+        Args:
+            cuda: also restore the saved CUDA generator states (an error if this
+                machine has fewer CUDA devices); ``False`` restores the CPU one only
+                (a run continued on the CPU).
         """
         if self.torch_rng is None:
             raise ValueError(f"the training state in {self.directory} was saved without torch_rng")
+        cuda_states = (self.torch_rng.get("cuda") or []) if cuda else []
+        have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if len(cuda_states) > have:
+            raise ValueError(
+                f"the training state in {self.directory} holds {len(cuda_states)} CUDA generator states but this "
+                f"machine has {have} CUDA devices (restore_torch_rng(cuda=False) restores the CPU one only)"
+            )
         torch.set_rng_state(self.torch_rng["cpu"])
-        cuda = self.torch_rng.get("cuda") or []
-        if cuda:
-            if not torch.cuda.is_available() or torch.cuda.device_count() < len(cuda):
-                raise ValueError(
-                    f"the training state in {self.directory} holds {len(cuda)} CUDA generator states but this "
-                    f"machine has {torch.cuda.device_count() if torch.cuda.is_available() else 0} CUDA devices"
-                )
-            torch.cuda.set_rng_state_all(cuda)
+        if cuda_states:
+            torch.cuda.set_rng_state_all(cuda_states)
 
 
 def _plain_name(kind: str, name: Any) -> str:
