@@ -14,7 +14,7 @@ Imports only :mod:`seq2seq_gym.data` and the leaf :mod:`seq2seq_gym.utils`.
   counters + history, for exact resume; used by ``train_mle`` and the agents).
 """
 
-from seq2seq_gym.models.checkpoint import load_model, save_model
+from seq2seq_gym.models.checkpoint import load_model, resolve_device, save_model
 from seq2seq_gym.models.config import ModelConfig
 from seq2seq_gym.models.decoding import GenerationOutput, banned_trigram_mask, generate
 from seq2seq_gym.models.input_policies import (
@@ -59,6 +59,7 @@ __all__ = [
     "load_model",
     "load_training_state",
     "read_training_state_info",
+    "resolve_device",
     "save_model",
     "save_training_state",
     "train_mle",
