@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from seq2seq_gym.data import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Example, Vocab, collate
-from seq2seq_gym.models import DecoderState, Memory, ModelConfig, Seq2SeqModel
+from seq2seq_gym.models import DecoderState, Memory, ModelConfig, ScheduledSampling, Seq2SeqModel
+from seq2seq_gym.models.checkpoint import sha256_json
 
 WORDS = [f"w{i}" for i in range(12)]
 VOCAB = Vocab(WORDS)
@@ -115,7 +116,7 @@ def test_shapes_masks_and_step_score_agreement(opts):
     n_ext = batch.max_oovs
     assert n_ext > 0
     targets = model.mle_targets(batch)
-    out = model.score(batch, targets, lengths=batch.tgt_lens, return_full=True)
+    out = model.score(batch, targets, lengths=batch.tgt_lens, return_full=True, with_entropy=True)
     D = model.feature_dim
     assert out.log_probs.shape == (B, T) and out.entropy.shape == (B, T) and out.features.shape == (B, T, D)
     assert out.full_log_probs.shape == (B, T, V + n_ext)
@@ -148,6 +149,51 @@ def test_shapes_masks_and_step_score_agreement(opts):
     fast = model.score(batch, targets, lengths=batch.tgt_lens, with_entropy=False)
     assert fast.full_log_probs is None and fast.entropy is None
     assert (fast.log_probs - out.log_probs).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("opts", [
+    {}, {"coverage": True, "intra_temporal": True}, {"attention": "bilinear", "intra_decoder": True},
+    {"pointer_gen": False, "share_embeddings": True},
+], ids=lambda o: "+".join(o) or "base")
+@pytest.mark.parametrize("policy", ["teacher", "scheduled"])
+def test_score_returns_the_step_attention(opts, policy):
+    """ScoreOutput.attention [B, T, S] is each step's encoder attention (what copy Q-values read)."""
+    model = tiny(**opts)
+    batch = text_batch(21)
+    targets = model.mle_targets(batch)
+    kw = {"input_policy": ScheduledSampling("constant", k=1.0)} if policy == "scheduled" else {}
+    out = model.score(batch, targets, lengths=batch.tgt_lens, **kw)
+    memory = model.encode(batch)
+    state, prev, want = model.init_state(memory), model.bos_tokens(len(batch)), []
+    for t in range(targets.shape[1]):
+        _, _, state = model.step(prev, state, memory)
+        want.append(state.attn)
+        prev = targets[:, t]
+    want = torch.stack(want, 1) * batch.tgt_mask[:, :, None]  # [B, T, S]
+    B, T = targets.shape
+    assert out.attention.shape == (B, T, memory.source_len)
+    torch.testing.assert_close(out.attention, want, atol=1e-5, rtol=0)
+    # each valid step is a distribution over the real source positions; padding and masked steps are 0
+    torch.testing.assert_close(out.attention.sum(-1), batch.tgt_mask.float(), atol=1e-5, rtol=0)
+    assert torch.all(out.attention.masked_select(~batch.src_mask[:, None, :].expand(B, T, -1)) == 0)
+    assert out.attention.requires_grad  # agents train through it
+
+
+def test_default_score_does_not_build_the_full_distribution(monkeypatch):
+    """score() by default computes the actions' log-probabilities only, never the [B, T, V + n_ext] mixture."""
+    model = tiny()
+    batch = text_batch(22)
+    full = model.score(batch, batch.tgt_out, lengths=batch.tgt_lens, return_full=True)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the full distribution was built")
+
+    monkeypatch.setattr(model, "_final_log_probs", forbidden)
+    out = model.score(batch, batch.tgt_out, lengths=batch.tgt_lens)
+    assert out.entropy is None and out.full_log_probs is None
+    torch.testing.assert_close(out.log_probs, full.log_probs, atol=1e-5, rtol=0)
+    with pytest.raises(AssertionError, match="full distribution"):
+        model.score(batch, batch.tgt_out, lengths=batch.tgt_lens, with_entropy=True)
 
 
 def test_pointer_generator_mixture_matches_hand_computation():
@@ -555,6 +601,7 @@ def test_checkpoint_errors(tmp_path):
     import hashlib
 
     meta["weights"]["sha256"] = hashlib.sha256(b"\x00garbage").hexdigest()
+    meta["sha256"] = sha256_json({k: v for k, v in meta.items() if k != "sha256"})  # a consistent forgery
     (ck / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="corrupt checkpoint weights"):
         Seq2SeqModel.load(ck)

@@ -1,6 +1,11 @@
+import ast
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import seq2seq_gym
 from seq2seq_gym import cli
@@ -46,24 +51,85 @@ def test_console_script_installed():
     assert proc.returncode == 0
 
 
-def test_import_directions():
-    """data and rewards import nothing of ours; models only data; envs not agents (DESIGN.md)."""
-    code = (
-        "import sys, json, seq2seq_gym; base = set(sys.modules); out = {}\n"
-        "for room in ['data', 'rewards', 'models', 'envs.text_gen']:\n"
-        "    before = set(sys.modules)\n"
-        "    __import__('seq2seq_gym.' + room)\n"
-        "    out[room] = sorted({m.split('.')[1] for m in set(sys.modules) - before if m.startswith('seq2seq_gym.')})\n"
-        "print(json.dumps(out))"
-    )
-    import json
+# DESIGN.md: the rooms each room may import (besides itself); every room may import the leaf utils,
+# which imports nothing of ours. Nothing but the CLI and examples imports agents.
+ROOMS = {
+    "utils": set(),
+    "data": {"utils"},
+    "rewards": {"utils"},
+    "models": {"utils", "data"},
+    "envs": {"utils", "data", "rewards", "models"},
+    "agents": {"utils", "data", "rewards", "models", "envs"},
+}
+PACKAGE = Path(seq2seq_gym.__file__).parent
 
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = json.loads(proc.stdout)
-    assert set(loaded["data"]) <= {"data"}
-    assert set(loaded["rewards"]) <= {"rewards"}
-    assert set(loaded["models"]) <= {"models"}  # data was already loaded
-    assert "agents" not in loaded["envs.text_gen"]
+IMPORT_ALL = """
+import importlib, json, pkgutil, sys
+import seq2seq_gym
+base = sorted(m for m in sys.modules if m.startswith("seq2seq_gym."))
+room = importlib.import_module("seq2seq_gym." + sys.argv[1])
+skipped = []
+for info in pkgutil.walk_packages(room.__path__, room.__name__ + "."):
+    try:
+        importlib.import_module(info.name)
+    except ModuleNotFoundError as e:  # an optional third-party dependency that is not installed
+        if (e.name or "").startswith("seq2seq_gym"):
+            raise
+        skipped.append(info.name)
+loaded = sorted(m for m in sys.modules if m.startswith("seq2seq_gym.") and m not in base)
+print(json.dumps({"base": base, "loaded": loaded, "skipped": skipped}))
+"""
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_import_directions(room):
+    """Every module of a room, imported in a fresh interpreter, loads only the rooms DESIGN.md allows.
+
+    A fresh interpreter per room: in one shared interpreter a room imported
+    earlier hides the imports of a later one (a ``models -> rewards`` import
+    goes unseen once ``rewards`` is loaded).
+    """
+    if not (PACKAGE / room).is_dir():
+        pytest.skip(f"seq2seq_gym.{room} does not exist yet")
+    proc = subprocess.run([sys.executable, "-c", IMPORT_ALL, room], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    # `import seq2seq_gym` itself registers the environments and loads nothing else
+    assert set(out["base"]) <= {"seq2seq_gym.envs", "seq2seq_gym.envs.registration"}
+    rooms = {m.split(".")[1] for m in out["loaded"]}
+    assert rooms <= {room} | ROOMS[room], f"seq2seq_gym.{room} imports {sorted(rooms - {room} - ROOMS[room])}"
+
+
+def _imported_rooms(path: Path) -> set[str]:
+    """Rooms named by the import statements of a file, anywhere in it (inside functions too)."""
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                names = [".".join([*base, node.module] if node.module else base)]
+            else:
+                names = [node.module or ""]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "seq2seq_gym" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_import_directions_in_the_source(room):
+    """The same rule for every import statement, including lazy ones inside functions."""
+    if not (PACKAGE / room).is_dir():
+        pytest.skip(f"seq2seq_gym.{room} does not exist yet")
+    for path in sorted((PACKAGE / room).rglob("*.py")):
+        bad = _imported_rooms(path) - {room} - ROOMS[room]
+        assert not bad, f"{path.relative_to(PACKAGE.parent)} imports seq2seq_gym.{sorted(bad)}"
 
 
 def test_import_is_light():

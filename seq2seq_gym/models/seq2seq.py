@@ -62,8 +62,8 @@ class ScoreOutput:
     """What :meth:`Seq2SeqModel.score` returns for a batch of ``B`` action sequences of ``T`` steps.
 
     Positions beyond a sequence's length are masked: their ``log_probs``,
-    ``entropy`` and ``coverage_loss`` are 0, so plain sums over ``T`` are the
-    per-sequence totals.
+    ``entropy``, ``coverage_loss`` and ``attention`` are 0, so plain sums over
+    ``T`` are the per-sequence totals.
 
     Attributes:
         log_probs: ``[B, T]`` ``log pi(a_t | a_<t, x)`` of the given actions.
@@ -76,6 +76,12 @@ class ScoreOutput:
         aux_losses: unweighted scalar auxiliary losses (``"coverage"``: mean per token).
         aux_loss: the weighted sum of ``aux_losses`` to add to a training loss
             (``cov_loss_weight * coverage``; a zero tensor without coverage).
+        attention: ``[B, T, S]`` the encoder attention ``a_t`` at each step (See et al.
+            2017, eq. 2; after intra-temporal normalisation, Paulus et al. 2018, eq. 5),
+            over the ``S`` source positions of the memory: each valid row sums to 1
+            over the real source positions and is 0 on source padding. With the
+            pointer-generator, ``(1 - p_gen) * attention`` is the copy distribution
+            over source positions (what per-position copy Q-values read).
         full_log_probs: ``[B, T, V + n_ext]`` every action's log-probability, if requested.
     """
 
@@ -87,6 +93,7 @@ class ScoreOutput:
     coverage_loss: torch.Tensor | None
     aux_losses: dict[str, torch.Tensor]
     aux_loss: torch.Tensor
+    attention: torch.Tensor
     full_log_probs: torch.Tensor | None = None
 
 
@@ -512,11 +519,11 @@ class Seq2SeqModel(nn.Module):
         lengths: torch.Tensor | Sequence[int] | None = None,
         input_policy: InputPolicy | None = None,
         return_full: bool = False,
-        with_entropy: bool = True,
+        with_entropy: bool = False,
         memory: Memory | None = None,
         generator: torch.Generator | None = None,
     ) -> ScoreOutput:
-        """Teacher-forced log-probabilities, features and entropy of given action sequences, in one call.
+        """Teacher-forced log-probabilities, features and attention (optionally entropy) of action sequences.
 
         The decoder reads ``<s>, a_1, ..., a_{T-1}`` and scores ``a_1 ... a_T``:
         the same numbers as calling :meth:`step` ``T`` times on those tokens
@@ -534,9 +541,11 @@ class Seq2SeqModel(nn.Module):
             input_policy: what the decoder is fed at step ``t > 0``
                 (:mod:`seq2seq_gym.models.input_policies`); default teacher forcing.
             return_full: also return ``full_log_probs`` ``[B, T, V + n_ext]``.
-            with_entropy: compute the per-step policy entropy. Without it and
-                without ``return_full``, only the actions' log-probabilities are
-                computed (faster: the extended distribution is never built).
+            with_entropy: also compute the per-step policy entropy (this builds
+                the full ``[B, T, V + n_ext]`` distribution). By default neither
+                is asked for and, with teacher forcing, only the actions'
+                log-probabilities are computed: the extended distribution is
+                never built (other input policies read each step's distribution anyway).
             memory: a precomputed ``encode(batch)`` (reuse it across several scorings).
             generator: random source for stochastic input policies.
         """
@@ -584,12 +593,13 @@ class Seq2SeqModel(nn.Module):
             if self.config.intra_decoder:  # step t attends to steps t' < t
                 causal = torch.ones(T, T, dtype=torch.bool, device=s.device).tril(-1)
                 dec_context = self._intra_decoder(s, s, causal[None])
+            attention = torch.stack(attns, 1)  # [B, T, S]
             full, features = self._output(
-                s, torch.stack(contexts, 1), dec_context, torch.stack(xs, 1), torch.stack(attns, 1), memory,
+                s, torch.stack(contexts, 1), dec_context, torch.stack(xs, 1), attention, memory,
                 targets=None if need_full else targets,
             )
         else:
-            outs, feats = [], []
+            outs, feats, attns = [], [], []
             prev_log_probs: torch.Tensor | None = None
             for t in range(T):
                 if t == 0:
@@ -599,12 +609,15 @@ class Seq2SeqModel(nn.Module):
                 log_probs, feat, state, cov_loss = self._step_embedded(self.dropout(emb_t), state, memory)
                 outs.append(log_probs)
                 feats.append(feat)
+                attns.append(state.attn)
                 prev_log_probs = log_probs
                 if cov_loss is not None:
                     cov_losses.append(cov_loss)
             full, features = torch.stack(outs, 1), torch.stack(feats, 1)
+            attention = torch.stack(attns, 1)  # [B, T, S]
 
         fmask = mask.to(features.dtype)
+        attention = attention * fmask[:, :, None]  # [B, T, S], zero beyond each length
         if full.dim() == 3:
             log_probs = full.gather(-1, targets[:, :, None]).squeeze(-1) * fmask  # [B, T]
         else:  # the fast path computed the targets' log-probabilities only
@@ -629,6 +642,7 @@ class Seq2SeqModel(nn.Module):
             coverage_loss=coverage_loss,
             aux_losses=aux_losses,
             aux_loss=aux_loss,
+            attention=attention,
             full_log_probs=full if return_full else None,
         )
 
