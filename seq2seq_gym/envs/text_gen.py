@@ -590,8 +590,8 @@ class TextGenEnv(_Base, gym.Env):
     ```python
     gymnasium.make("Seq2Seq/Summarization-v0", data=None, split="train", model=None,
                    reward=None, reward_mode="terminal", max_length=None, observation="box",
-                   mask_top_k=50, mask_top_p=None, invalid_copy="unk", episode_info=False,
-                   max_episode_steps=None, seed=None, render_mode=None, device="cpu")
+                   mask_top_k=50, mask_top_p=None, invalid_copy="unk", seed=None,
+                   render_mode=None, device="cpu", episode_info=False, max_episode_steps=None)
     ```
 
     * ``task``: a built-in task name (set by the registered id).
@@ -609,13 +609,13 @@ class TextGenEnv(_Base, gym.Env):
     * ``mask_top_k``: an integer >= 1, or ``None`` (every valid action).
     * ``mask_top_p``: a nucleus mass in ``(0, 1]``; replaces ``mask_top_k`` when given.
     * ``invalid_copy``: ``"unk"`` or ``"raise"`` (see Action Space).
-    * ``episode_info``: also put the episode record into the last step's info.
-    * ``max_episode_steps``: a second cap on the episode length (what
-      ``gymnasium.make_vec`` passes to vector entry points).
     * ``seed``: seed of the first reset when ``reset()`` gets none.
     * ``render_mode``: ``"ansi"`` (source, text so far, reward) or
       ``"rgb_array"`` (the image and caption, or the attention over the source).
     * ``device``: where the generator runs (a usable torch device).
+    * ``episode_info``: also put the episode record into the last step's info.
+    * ``max_episode_steps``: a second cap on the episode length (what
+      ``gymnasium.make_vec`` passes to vector entry points).
 
     Bad arguments raise ``TypeError`` / ``ValueError`` naming the argument.
 
@@ -642,11 +642,11 @@ class TextGenEnv(_Base, gym.Env):
         mask_top_k: int | None = 50,
         mask_top_p: float | None = None,
         invalid_copy: str = "unk",
-        episode_info: bool = False,
-        max_episode_steps: int | None = None,
         seed: int | None = None,
         render_mode: str | None = None,
         device: str | torch.device = "cpu",
+        episode_info: bool = False,
+        max_episode_steps: int | None = None,
     ) -> None:
         self._setup(
             1, task=task, data=data, split=split, model=model, reward=reward, reward_mode=reward_mode,
