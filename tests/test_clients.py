@@ -176,8 +176,8 @@ def test_sb3_extra_has_what_progress_bar_needs():
 def test_rl_zoo_trains_ppo(tmp_path):
     pytest.importorskip("rl_zoo3")
     (tmp_path / "hp.yml").write_text(
-        f"{SUMM}:\n  policy: 'MlpPolicy'\n  n_timesteps: 64\n  n_envs: 2\n  n_steps: 16\n"
-        "  batch_size: 16\n  n_epochs: 1\n"
+        f"{SUMM}:\n  policy: 'MlpPolicy'\n  n_timesteps: 256\n  n_envs: 2\n  n_steps: 32\n"
+        "  batch_size: 32\n  n_epochs: 1\n"
     )
     cmd = [sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo", "--env", SUMM, "--gym-packages", "seq2seq_gym",
            "--conf-file", str(tmp_path / "hp.yml"), "-f", str(tmp_path / "logs"), "--env-kwargs", "max_length:4",
