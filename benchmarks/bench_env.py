@@ -101,7 +101,7 @@ def main() -> None:
     for n in args.num_envs:
         examples = [task.split("train")[i] for i in rng.choice(len(task.split("train")), n, replace=False)]
         kw = {"task": task, "model": model, "reward": "rougeL", "max_length": args.steps}
-        venv = TextGenVectorEnv(num_envs=n, **kw)
+        venv = TextGenVectorEnv(num_envs=n, autoreset_mode="SameStep", **kw)  # the last step encodes N new sources
         bare, native, sync_t = [], [], []
         run_bare(model, task, examples, 2)  # warm-up (allocator, numba)
         run_native(venv, examples, args.steps)

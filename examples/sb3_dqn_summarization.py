@@ -21,11 +21,11 @@ parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
 # The built-in synthetic summarization task with its shipped pre-trained generator.
-# invalid_copy="unk": DQN explores uniformly, so it may pick a "copy source word k"
-# action for a source with fewer than k rare words; emit <unk> instead of failing.
+# DQN explores uniformly, so it may pick a "copy source word k" action for a source
+# with fewer than k rare words: by default (invalid_copy="unk") that emits <unk>.
 # reward_mode="dense": every word gets the change of ROUGE-L it causes, which is
 # easier to learn from than one number at the end (the sum is the same).
-env = gym.make("Seq2Seq/Summarization-v0", invalid_copy="unk", reward_mode="dense", max_length=20)
+env = gym.make("Seq2Seq/Summarization-v0", reward_mode="dense", max_length=20)
 
 model = DQN(
     "MlpPolicy",
@@ -40,7 +40,7 @@ model = DQN(
 model.learn(total_timesteps=args.timesteps, progress_bar=False)
 
 # Watch the learned policy write one summary.
-env = gym.make("Seq2Seq/Summarization-v0", invalid_copy="unk", max_length=20, render_mode="ansi")
+env = gym.make("Seq2Seq/Summarization-v0", max_length=20, render_mode="ansi")
 obs, info = env.reset(seed=args.seed + 1)
 done = False
 while not done:
@@ -48,4 +48,4 @@ while not done:
     obs, reward, terminated, truncated, info = env.step(int(action))
     done = terminated or truncated
 print(env.render())
-print("ROUGE-L:", info["scores"])
+print("ROUGE-L:", env.unwrapped.last_episode["scores"])  # the record of the finished episode

@@ -13,6 +13,7 @@ CIDEr-D against the five reference captions of each image.
 import argparse
 
 import gymnasium as gym
+import numpy as np
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks
 
@@ -31,6 +32,10 @@ venv = make_sb3_vec_env("Seq2Seq/Captioning-v0", num_envs=args.num_envs, mask_to
 
 model = MaskablePPO("MlpPolicy", venv, n_steps=128, batch_size=256, seed=args.seed, verbose=1)
 model.learn(total_timesteps=args.timesteps)
+# The vector env reports each finished caption as SB3's Monitor does (info["episode"]),
+# so SB3 logs rollout/ep_rew_mean above and keeps the last 100 episodes here.
+rewards = [ep["r"] for ep in model.ep_info_buffer]
+print(f"episodes: {len(rewards)}  mean CIDEr-D of the last {len(rewards)}: {np.mean(rewards):.3f}")
 
 # Caption one image with the trained policy, still restricted to the mask.
 env = gym.make("Seq2Seq/Captioning-v0", mask_top_k=10, render_mode="ansi")
@@ -41,4 +46,5 @@ while not done:
     obs, reward, terminated, truncated, info = env.step(int(action))
     done = terminated or truncated
 print(env.render())
-print("caption:", info["text"], "| CIDEr-D:", info["scores"])
+record = env.unwrapped.last_episode  # the record of the finished episode
+print("caption:", record["text"], "| CIDEr-D:", record["scores"])

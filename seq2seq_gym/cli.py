@@ -285,7 +285,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         done = terminated or truncated
         if args.verbose or done:
             print(env.render())
-    print(json.dumps({"text": info["text"], "scores": info["scores"], "references": info["references"]}, indent=2))
+    record = env.unwrapped.last_episode  # the finished episode: text, scores, references, ...
+    print(json.dumps({k: record[k] for k in ("text", "scores", "references")}, indent=2))
     return 0
 
 

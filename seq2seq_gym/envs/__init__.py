@@ -4,8 +4,14 @@ Registered ids (on ``import seq2seq_gym``): ``Seq2Seq/Summarization-v0``
 (ROUGE-L), ``Seq2Seq/Captioning-v0`` (CIDEr-D), ``Seq2Seq/Translation-v0``
 (BLEU). ``gymnasium.make(id)`` gives a :class:`TextGenEnv`;
 ``gymnasium.make_vec(id, num_envs=N)`` the native batched
-:class:`TextGenVectorEnv`; :class:`~seq2seq_gym.envs.sb3.SB3VecEnv` presents
-the latter to Stable-Baselines3.
+:class:`TextGenVectorEnv` (``NEXT_STEP`` autoreset by default; ``SAME_STEP``
+and ``DISABLED`` too); :class:`~seq2seq_gym.envs.sb3.SB3VecEnv` presents
+the latter, in any mode, to Stable-Baselines3.
+
+Per-step ``info`` is numeric with the same keys on every step
+(``example_index``, ``length``); the record of a finished episode (text,
+scores, references, return) is ``env.last_episode`` /
+``venv.last_episodes[i]``.
 
 The classes load lazily so that ``import seq2seq_gym`` does not import torch.
 """

@@ -29,6 +29,20 @@ from seq2seq_gym.rewards import Metric
 
 INVALID_COPY_MODES = ("raise", "unk")
 REWARD_MODES = ("terminal", "dense")
+# The longest episode an engine accepts: each row keeps a [max_length] token buffer and the
+# dense scorers and intra-decoder attention grow with the length, so a larger value is a typo.
+MAX_LENGTH_LIMIT = 10_000
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as an ``int`` in ``[low, high]``; ``TypeError`` / ``ValueError`` naming ``name`` otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
 
 
 @dataclass
@@ -55,7 +69,8 @@ class GenerationEngine:
         reward_mode: ``"terminal"`` (the score once, at the end) or ``"dense"``
             (the change of the prefix score at every step; sums to the score).
         invalid_copy: what an action naming an empty copy slot does:
-            ``"raise"`` (``ValueError``) or ``"unk"`` (it emits ``<unk>``).
+            ``"unk"`` (default: it emits ``<unk>``, so agents that cannot mask
+            run) or ``"raise"`` (``ValueError``, the strict mode).
     """
 
     def __init__(
@@ -66,12 +81,10 @@ class GenerationEngine:
         num_rows: int,
         max_length: int,
         reward_mode: str = "terminal",
-        invalid_copy: str = "raise",
+        invalid_copy: str = "unk",
     ) -> None:
-        if num_rows < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_rows}")
-        if max_length < 1:
-            raise ValueError(f"max_length must be >= 1, got {max_length}")
+        num_rows = check_int("num_envs", num_rows, 1)
+        max_length = check_int("max_length", max_length, 1, MAX_LENGTH_LIMIT)
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
         if invalid_copy not in INVALID_COPY_MODES:
@@ -297,7 +310,9 @@ class GenerationEngine:
     def action_masks(self, top_k: int | None = 50, top_p: float | None = None) -> np.ndarray:
         """``[N, V + K]`` bool: the generator's ``top_k`` (or nucleus ``top_p``) tokens plus ``</s>``.
 
-        Empty copy slots, ``<pad>`` and ``<s>`` are never allowed.
+        ``top_p``, when given, replaces ``top_k``; with both ``None`` every
+        valid action is allowed. Empty copy slots, ``<pad>`` and ``<s>`` are
+        never allowed.
         """
         if self.log_probs is None:
             raise RuntimeError("call reset() before action_masks()")
@@ -317,12 +332,12 @@ class GenerationEngine:
             keep = (cum - sorted_lp.exp()) < top_p  # smallest prefix with mass >= top_p
             keep &= torch.isfinite(sorted_lp)
             mask.scatter_(1, order, keep)
-        else:
-            k = min(int(top_k or 1), lp.shape[1])
-            if k < 1:
-                raise ValueError(f"top_k must be >= 1, got {top_k}")
+        elif top_k is not None:
+            k = min(check_int("top_k", top_k, 1), lp.shape[1])
             vals, idx = lp.topk(k, dim=1)
             mask.scatter_(1, idx, torch.isfinite(vals))
+        else:
+            mask = torch.isfinite(lp)
         mask[:, EOS_ID] = True
         return mask.cpu().numpy()
 
