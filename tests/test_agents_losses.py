@@ -632,3 +632,34 @@ def test_losses_run_under_vmap():
     a = torch.tensor([1.0, -2.0])
     per = torch.func.vmap(lambda x: L.reinforce_loss(x, m, a))(lp)
     assert torch.allclose(per, torch.stack([L.reinforce_loss(x, m, a) for x in lp]))
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))])
+def test_functions_keep_device_and_dtype(device):
+    """Every function computes on its inputs' device and dtype (float32 in, float32 out)."""
+    gen = torch.Generator().manual_seed(0)
+    lp = -torch.rand(4, 5, generator=gen)
+    r = torch.rand(4, 5, generator=gen)
+    m = torch.ones(4, 5, dtype=torch.bool)
+    m[1, 3:] = False
+    a = torch.randn(4, generator=gen)
+    q = torch.randn(4, 6, generator=gen)
+    calls = {
+        "reinforce": lambda t: L.reinforce_loss(t["lp"], t["m"], t["a"]),
+        "mixer": lambda t: L.mixer_loss(t["lp"], t["m"], t["a"], torch.tensor([0, 1, 2, 3], device=t["lp"].device)),
+        "kl": lambda t: L.kl_penalty_loss(t["lp"], t["lp"] * 0.5, t["m"]),
+        "ppo": lambda t: L.ppo_clip_loss(t["lp"], t["lp"] * 0.9, t["a"], t["m"]),
+        "rtg": lambda t: adv.reward_to_go(t["r"], t["m"], 0.9),
+        "gae": lambda t: adv.gae_advantages(t["r"], t["r"] * 0.5, t["m"], gamma=0.9, lam=0.8)[0],
+        "nstep": lambda t: adv.n_step_returns(t["r"], t["r"], t["m"], n=2, gamma=0.9),
+        "double": lambda t: adv.double_q_value(t["q"], t["q"] * 2),
+        "dueling": lambda t: L.dueling_q(t["q"][:, 0], t["q"]),
+        "loo": lambda t: adv.leave_one_out_baseline(t["r"]),
+    }
+    cpu = {"lp": lp, "r": r, "m": m, "a": a, "q": q}
+    dev = {k: v.to(device) for k, v in cpu.items()}
+    for name, fn in calls.items():
+        want, got = fn(cpu), fn(dev)
+        assert got.device.type == device and got.dtype == torch.float32, name
+        assert torch.allclose(got.cpu(), want, atol=1e-6), name
