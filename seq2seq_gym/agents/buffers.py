@@ -301,7 +301,7 @@ class ReplayBuffer:
 
     def _gather(self, idx: np.ndarray, weights: torch.Tensor) -> ReplaySample:
         i = torch.from_numpy(idx)
-        d = {k: v[i].clone() for k, v in self._data.items()}
+        d = {k: v[i] for k, v in self._data.items()}  # indexing copies
         width = int((d["steps"] + d["n_steps"]).max())
         return ReplaySample(indices=idx, examples=[self._examples[j] for j in idx.tolist()],
                             tokens=d["tokens"][:, :width], steps=d["steps"], n_steps=d["n_steps"],
@@ -388,13 +388,17 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         capacity: the number of transitions kept.
         alpha: how much prioritisation is used (0: uniform), a number or a schedule, ``>= 0``.
         beta: the importance-sampling exponent in ``[0, 1]``, a number or a schedule.
-        eps: the small constant added to ``|delta|`` (> 0), so that no priority is 0.
+        eps: the constant added to ``|delta|`` (> 0), so that no priority is 0. Not too
+            small: with terminal rewards many early transitions have a TD error of exactly 0
+            until values propagate back, and at ``eps = 1e-6`` they are then almost never
+            replayed (tabular DQN on a horizon-3 BLEU problem stayed ~1.0 away from Q*;
+            ``eps = 0.01`` converged to 2e-4).
         weight_norm: ``"buffer"`` or ``"batch"`` (see above).
         n_step, gamma, seed: as :class:`ReplayBuffer`.
     """
 
     def __init__(self, capacity: int, *, alpha: float | Callable[[float], float] = 0.6,
-                 beta: float | Callable[[float], float] = DEFAULT_BETA, eps: float = 1e-6,
+                 beta: float | Callable[[float], float] = DEFAULT_BETA, eps: float = 0.01,
                  weight_norm: str = "buffer", n_step: int = 1, gamma: float = 1.0, seed: int | None = None) -> None:
         super().__init__(capacity, n_step=n_step, gamma=gamma, seed=seed)
         self.alpha = as_schedule(alpha, "alpha")
