@@ -296,3 +296,37 @@ def test_registry_and_bad_inputs():
         H.TopKQHead(head, 0)
     with pytest.raises(ValueError, match="attention"):
         H.CopyQHead(model.feature_dim, V)(torch.zeros(2, model.feature_dim))
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))])
+def test_heads_and_targets_follow_the_generator_device(device):
+    """Heads built from a generator live on its device; Q, candidates, copy slots and the
+    Q-learning targets compute there and agree with the CPU numbers."""
+    from seq2seq_gym.agents.targets import q_targets
+
+    cpu_model = tiny(pointer_gen=True)
+    model = tiny(pointer_gen=True).to(device)
+    batch = text_batch(6)
+    lp, feats, attn, memory = steps_with_attention(cpu_model, batch, batch.tgt_out)
+    kw = dict(attention=attn, src_ext=memory.src_ext, n_ext=memory.n_ext)
+    on = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in kw.items()}
+    cand = torch.full((*feats.shape[:2], 2), V)  # the first copy slot and ...
+    cand[..., 1] = 5  # ... an in-vocabulary id
+    for name in ("linear", "tied", "dueling"):
+        extra = {"advantage": "linear"} if name == "dueling" else {}
+        head_cpu, head = H.make_head(name, cpu_model, **extra), H.make_head(name, model, **extra)
+        assert all(p.device.type == device for p in head.parameters()), name
+        with torch.no_grad():
+            got = head(feats.to(device), **on)
+            assert got.device.type == device and got.dtype == torch.float32
+            assert torch.allclose(got.cpu(), head_cpu(feats, **kw), atol=1e-4), name
+            got_c = head(feats.to(device), candidates=cand.to(device), **on)
+            assert torch.allclose(got_c.cpu(), head_cpu(feats, candidates=cand, **kw), atol=1e-4), name
+    target = TargetNetwork(head, update="polyak", tau=0.5)
+    target.step()
+    q_next = target(feats.to(device)[:, 0], **{**on, "attention": on["attention"][:, 0]})
+    n = q_next.shape[0]
+    y = q_targets(torch.ones(n, device=device), 0.9, torch.zeros(n, dtype=torch.bool, device=device),
+                  q_next, kind="double", next_q_online=q_next + 1)
+    assert y.device.type == device and torch.isfinite(y).all()
