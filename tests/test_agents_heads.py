@@ -258,6 +258,15 @@ def test_shared_or_own_trunk_and_targets_never_copy_the_generator():
     assert sum(p.numel() for p in target.target.parameters()) == shared.head.num_parameters()
     f = torch.randn(2, model.feature_dim, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(target(f), shared(f))
+    # a critic with its own trunk: its target copies the head, keeps the trunk shared and trainable
+    own_target = TargetNetwork(own, update="hard", interval=1)
+    assert own_target.target.trunk is own.trunk and own_target.num_parameters() == own.head.num_parameters()
+    assert all(p.requires_grad for p in own.trunk.parameters())
+    assert set(own_target.state_dict()["target"]) == {f"head.{k}" for k in own.head.state_dict()}
+    with torch.no_grad():
+        own.head.proj.bias.add_(1.0)
+    own_target.step()
+    assert torch.equal(own_target.target.head.proj.bias, own.head.proj.bias)
 
 
 def test_registry_and_bad_inputs():

@@ -516,9 +516,9 @@ class TopKQHead(CriticHead):
     """
 
     def __init__(self, base: CriticHead, k: int) -> None:
-        super().__init__(detach_trunk=base.detach_trunk)
         if not isinstance(base, CriticHead) or base.kind != "q":
             raise TypeError("base must be a Q head")
+        super().__init__(detach_trunk=base.detach_trunk)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive int, got {k!r}")
         self.base, self.k = base, k
@@ -613,6 +613,11 @@ class Critic(nn.Module):
     @property
     def detach_trunk(self) -> bool:
         return self.head.detach_trunk
+
+    def shared_modules(self) -> list[nn.Module]:
+        """The trunk and the generator modules the head reads: a target copy of the critic
+        copies the head only."""
+        return [*([self.trunk] if self.trunk is not None else []), *self.head.shared_modules()]
 
     def forward(self, features: torch.Tensor, **kw: Any) -> torch.Tensor:
         return self.head(features, **kw)

@@ -34,6 +34,10 @@ __all__ = ["TARGET_KINDS", "TargetNetwork", "ZeroTargetGuard", "check_targets", 
 TARGET_KINDS = ("dqn", "double", "expected")
 
 
+def _named(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    return [*module.named_parameters(), *module.named_buffers()]
+
+
 class TargetNetwork:
     r"""A target copy of ``online`` refreshed by hard copies or Polyak averaging.
 
@@ -67,9 +71,12 @@ class TargetNetwork:
         if self.tau == 0.0:
             raise ValueError("tau must be > 0 (tau = 0 never moves the target)")
         self.online = online
-        shared = online.shared_modules() if hasattr(online, "shared_modules") else []
+        shared = list(online.shared_modules()) if hasattr(online, "shared_modules") else []
         self.target = copy.deepcopy(online, memo={id(m): m for m in shared})
-        self.target.requires_grad_(False)
+        keep = {id(t) for m in shared for t in (*m.parameters(), *m.buffers())}  # the online trunk's own tensors
+        self._pairs = [(n, t, o) for (n, t), (_, o) in zip(_named(self.target), _named(online)) if id(o) not in keep]
+        for _, t, _ in self._pairs:
+            t.requires_grad_(False)
         self.updates = 0  # calls to step()
 
     def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -77,26 +84,24 @@ class TargetNetwork:
         with torch.no_grad():
             return self.target(*args, **kwargs)
 
-    def _pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return list(zip(self.target.parameters(), self.online.parameters()))
-
     @torch.no_grad()
     def hard_update(self) -> None:
         """``theta' <- theta`` (parameters and buffers)."""
-        for t, o in self._pairs():
+        for _, t, o in self._pairs:
             t.copy_(o)
-        self._copy_buffers()
 
     @torch.no_grad()
     def polyak_update(self, tau: float) -> None:
         """``theta' <- tau theta + (1 - tau) theta'`` (buffers are copied)."""
-        for t, o in self._pairs():
-            t.lerp_(o.to(t.dtype), tau)
-        self._copy_buffers()
+        for _, t, o in self._pairs:
+            if t.is_floating_point() and isinstance(t, nn.Parameter):
+                t.lerp_(o.to(t.dtype), tau)
+            else:
+                t.copy_(o)
 
-    def _copy_buffers(self) -> None:
-        for t, o in zip(self.target.buffers(), self.online.buffers()):
-            t.copy_(o)
+    def num_parameters(self) -> int:
+        """Number of parameters the target owns (shared generator modules excluded)."""
+        return sum(t.numel() for _, t, _ in self._pairs if isinstance(t, nn.Parameter))
 
     def step(self) -> bool:
         """Count one gradient update; refresh the target when due. Returns True if it changed."""
@@ -110,9 +115,9 @@ class TargetNetwork:
         return True
 
     def state_dict(self) -> dict[str, Any]:
-        """The target's weights and the update counter."""
-        return {"target": self.target.state_dict(), "updates": self.updates, "update": self.update,
-                "interval": self.interval, "tau": self.tau}
+        """The target's own weights (not the shared modules') and the update counter."""
+        return {"target": {n: t.detach().clone() for n, t, _ in self._pairs}, "updates": self.updates,
+                "update": self.update, "interval": self.interval, "tau": self.tau}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (the same ``update``/``interval``/``tau``); a bad state changes nothing."""
@@ -121,11 +126,13 @@ class TargetNetwork:
             raise ValueError(f"state is of a target network with {({k: state.get(k) for k in mine})}, "
                              f"this one has {mine}")
         updates = positive_int(state.get("updates"), "updates", 0)
-        have, got = self.target.state_dict(), state.get("target")
-        if not isinstance(got, dict) or set(got) != set(have) or any(
-                tuple(got[k].shape) != tuple(v.shape) for k, v in have.items()):
+        got = state.get("target")
+        if not isinstance(got, dict) or set(got) != {n for n, _, _ in self._pairs} or any(
+                tuple(got[n].shape) != tuple(t.shape) for n, t, _ in self._pairs):
             raise ValueError("state['target'] does not match the target network's parameters")
-        self.target.load_state_dict(got)
+        with torch.no_grad():
+            for n, t, _ in self._pairs:
+                t.copy_(got[n])
         self.updates = updates
 
 
