@@ -46,6 +46,49 @@ from seq2seq_gym.rewards._inputs import (
 _MEASURES = {"f": 0, "p": 1, "r": 2}
 
 
+class ColumnMap:
+    """Where ``lookahead`` writes the increment of each token id.
+
+    Token ``v`` goes to the output columns ``iwords[iptr[v]:iptr[v + 1]]`` (ids at or
+    beyond ``len(iptr) - 1`` have no column); ``single[c]`` is the token of column ``c``
+    (-1 if none). The id-level API uses the identity map of ``vocab_size`` columns; the
+    word-level :class:`~seq2seq_gym.rewards.reward.Reward` maps each metric token to the
+    vocabulary words that tokenize to exactly that token.
+
+    Args:
+        iptr: ``[M + 1]`` int64 offsets.
+        iwords: ``[iptr[-1]]`` int64 column indices.
+        single: ``[W]`` int64 token of each column, -1 for none.
+    """
+
+    __slots__ = ("__weakref__", "_cache", "iptr", "iwords", "single")
+
+    def __init__(self, iptr: np.ndarray, iwords: np.ndarray, single: np.ndarray) -> None:
+        self.iptr = np.ascontiguousarray(iptr, np.int64)
+        self.iwords = np.ascontiguousarray(iwords, np.int64)
+        self.single = np.ascontiguousarray(single, np.int64)
+        self._cache: dict = {}
+
+    @property
+    def width(self) -> int:
+        return int(self.single.shape[0])
+
+    @classmethod
+    def identity(cls, width: int) -> ColumnMap:
+        """Column v for token v < width (cached)."""
+        cm = _IDENTITY.get(width)
+        if cm is None:
+            ar = np.arange(width, dtype=np.int64)
+            cm = cls(np.arange(width + 1, dtype=np.int64), ar, ar)
+            if len(_IDENTITY) > 8:
+                _IDENTITY.clear()
+            _IDENTITY[width] = cm
+        return cm
+
+
+_IDENTITY: dict[int, ColumnMap] = {}
+
+
 class _State:
     """Kernel state of a batch of rows: ``st`` (tuple of arrays) and metric extras."""
 
@@ -146,7 +189,7 @@ class Metric(abc.ABC):
         if T:
             self._feed(state, np.arange(B, dtype=np.int64), h.ids, h.lens, False, np.zeros((B, 1)))
         out = np.empty((B, V), np.float64)
-        self._lookahead(state, V, out)
+        self._lookahead(state, ColumnMap.identity(V), out)
         return to_tensor(out, h.device)
 
     def prefix_scorer(self, refs: Any, ref_lens: Any = None, *, ref_mask: Any = None) -> PrefixScorer:
@@ -192,8 +235,13 @@ class Metric(abc.ABC):
         """Run kernel: see ``_rouge_kernels``."""
 
     @abc.abstractmethod
-    def _lookahead(self, state: _State, V: int, out: np.ndarray) -> None:
-        """Fill ``out [B, V]`` with the one-step increments."""
+    def _lookahead(self, state: _State, cmap: ColumnMap, out: np.ndarray) -> None:
+        """Fill ``out [B, cmap.width]`` with the one-step increments (through ``cmap``)."""
+
+    @abc.abstractmethod
+    def _probe(self, state: _State, rows: np.ndarray, seqs: np.ndarray, slens: np.ndarray, out: np.ndarray) -> None:
+        """``out[p]``: exact increment of appending ``seqs[p, :slens[p]]`` to row ``rows[p]``
+        (the state is left as it was; the state must have room for the tokens)."""
 
     def _batch(self, hyps: np.ndarray, hlens: np.ndarray, refs: np.ndarray, rlens: np.ndarray,
                valid: np.ndarray, record: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -356,8 +404,30 @@ class PrefixScorer:
         """``[B, vocab_size]`` float64: exact increment of appending each id to each row."""
         V = check_vocab_size(vocab_size)
         out = np.empty((self.batch_size, V), np.float64)
-        self.metric._lookahead(self._state, V, out)
+        self.metric._lookahead(self._state, ColumnMap.identity(V), out)
         return self._t(out)
+
+    def _ensure_room(self, extra: int) -> None:
+        """Make the state hold ``extra`` more tokens per row (for probes)."""
+        need = int(self._hlen.max(initial=0)) + int(extra)
+        if need > self._hist.shape[1]:
+            newT = self._hist.shape[1]
+            while newT < need:
+                newT *= 2
+            hist = np.zeros((self.batch_size, newT), np.int64)
+            hist[:, : self._hist.shape[1]] = self._hist
+            self._hist = hist
+            if self.metric._needs_T:
+                self._state = self._rebuild_state()
+
+    def _probe(self, rows: np.ndarray, seqs: np.ndarray, slens: np.ndarray) -> np.ndarray:
+        """``[P]`` exact increments of appending ``seqs[p, :slens[p]]`` to row ``rows[p]``."""
+        out = np.zeros(rows.shape[0], np.float64)
+        if rows.shape[0]:
+            self._ensure_room(int(slens.max()))
+            self.metric._probe(self._state, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(seqs, np.int64),
+                               np.ascontiguousarray(slens, np.int64), out)
+        return out
 
     def reset_rows(self, idx: Any, refs: Any, ref_lens: Any = None, *, ref_mask: Any = None) -> None:
         """Start new (empty) sequences in rows ``idx`` with new references.

@@ -81,8 +81,11 @@ class Bleu(Metric):
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         K.bl_run(state.st, rows, build, refs, rlens, valid, toks, lens, *self._args, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
-        K.bl_lookahead(state.st, V, *self._args, self._eos, out)
+    def _lookahead(self, state, cmap, out):
+        K.bl_lookahead(state.st, cmap.iptr, cmap.iwords, *self._args, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.bl_probe(state.st, rows, seqs, slens, *self._args, out)
 
     @staticmethod
     def _stats(fin: np.ndarray) -> np.ndarray:

@@ -55,7 +55,6 @@ class DocumentFrequency:
         self._idf: np.ndarray | None = None
         self._ref_gid: np.ndarray | None = None  # entries of the fitting references (df="corpus")
         self._gid_src: np.ndarray | None = None
-        self._uidf2: dict[int, np.ndarray] = {}
 
     def children(self) -> tuple[np.ndarray, np.ndarray]:
         """CSR lists of the n-grams extending each n-gram (computed once, for lookahead)."""
@@ -115,13 +114,9 @@ class DocumentFrequency:
         vocab = dict(intern._new)
         return cls._from_arrays(ids, lens, valid, n, vocab)
 
-    def unigram_idf2(self, V: int) -> np.ndarray:
-        """``[V]`` squared idf of every unigram id < V (cached)."""
-        a = self._uidf2.get(V)
-        if a is None:
-            a = K.df_unigram_idf2(self.table, self.idf, self.log_n, V)
-            self._uidf2 = {V: a}
-        return a
+    def unigram_idf2(self, ids: np.ndarray) -> np.ndarray:
+        """``[len(ids)]`` squared idf of each unigram id (0 where the id is negative)."""
+        return K.df_unigram_idf2(self.table, self.idf, self.log_n, np.ascontiguousarray(ids, np.int64))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the table to ``path`` (.npz), atomically (temp file, then rename)."""
@@ -261,11 +256,20 @@ class CiderD(Metric):
         K.cd_run(state.st, df.table, df.idf, df.log_n, gid, rows, build, refs, rlens, valid, toks, lens, self.n,
                  self.sigma, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
+    def _lookahead(self, state, cmap, out):
         df = state.extra
         cptr, clist = df.children()
-        K.cd_lookahead(state.st, df.table, df.idf, df.log_n, cptr, clist, df.unigram_idf2(V), V, self.n, self.sigma,
-                       self._eos, out)
+        # squared unigram idf of each column's token: cached per (map, df)
+        hit = cmap._cache.get("uidf2")
+        if hit is None or hit[0] is not df:
+            hit = (df, df.unigram_idf2(cmap.single))
+            cmap._cache["uidf2"] = hit
+        K.cd_lookahead(state.st, df.table, df.idf, df.log_n, cptr, clist, hit[1], cmap.iptr, cmap.iwords, self.n,
+                       self.sigma, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        df = state.extra
+        K.cd_probe(state.st, df.table, df.idf, df.log_n, rows, seqs, slens, self.n, self.sigma, out)
 
     # ---------------------------------------------------------------- text layer
 

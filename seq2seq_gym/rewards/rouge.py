@@ -132,8 +132,11 @@ class Rouge(_RougeBase):
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         K.rn_run(state.st, rows, build, refs, rlens, valid, toks, lens, self.n, self._m, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
-        K.rn_lookahead(state.st, V, self.n, self._m, self._eos, out)
+    def _lookahead(self, state, cmap, out):
+        K.rn_lookahead(state.st, cmap.iptr, cmap.iwords, self.n, self._m, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.rn_probe(state.st, rows, seqs, slens, self.n, self._m, out)
 
 
 class RougeL(_RougeBase):
@@ -162,8 +165,11 @@ class RougeL(_RougeBase):
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         K.rl_run(state.st, rows, build, refs, rlens, valid, toks, lens, self._m, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
-        K.rl_lookahead(state.st, V, self._m, self._eos, out)
+    def _lookahead(self, state, cmap, out):
+        K.rl_lookahead(state.st, cmap.iptr, cmap.iwords, self._m, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.rl_probe(state.st, rows, seqs, slens, self._m, out)
 
 
 class RougeLsum(_RougeBase):
@@ -226,5 +232,8 @@ class RougeLsum(_RougeBase):
         _, _, fin = RougeLsum(0, self.measure)._batch(h, hl, r, rl, valid, record=False)
         return fin[:, self._score_col].copy(), fin
 
-    def _lookahead(self, state, V, out):
-        K.ls_lookahead(state.st, V, self._sep, self._m, self._eos, out)
+    def _lookahead(self, state, cmap, out):
+        K.ls_lookahead(state.st, cmap.iptr, cmap.iwords, self._sep, self._m, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.ls_probe(state.st, rows, seqs, slens, self._sep, self._m, out)
