@@ -294,15 +294,16 @@ def bl_run(st, rows, build, refs, rl, valid_in, toks, lens, N, method, sv, eff, 
 
 
 @njit(cache=True, error_model="numpy")
-def bl_lookahead(st, iptr, iwords, N, method, sv, eff, eos, out):
+def bl_lookahead(st, rows, iptr, iwords, N, method, sv, eff, eos, out):
     """Exact increments: only ids completing a reference n-gram (for some order) with
     clip count left change a match count; every other id shares one value. Values go to
     the token's columns (``_nb.put``); ``eos`` is a column index (< 0: none)."""
     slots, epar, etok, nent, emax, _etmp, ehc, rlen, valid, correct, hlen, sid, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     cc = np.zeros((1, N), np.int64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue

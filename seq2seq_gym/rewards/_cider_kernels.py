@@ -351,7 +351,7 @@ def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, 
 
 
 @njit(cache=True, error_model="numpy")
-def cd_lookahead(st, dft, didf, logN, cptr, clist, ucol, iptr, iwords, n, sigma, eos, out):
+def cd_lookahead(st, rows, dft, didf, logN, cptr, clist, ucol, iptr, iwords, n, sigma, eos, out):
     """Exact increments of appending each id, written to its output columns.
 
     An id whose new n-grams (one per order) are all absent from the row's reference
@@ -365,11 +365,12 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, ucol, iptr, iwords, n, sigma,
     (slots, epar, etok, nent, _eord, egid, eidf, erc, ehc, normr, rbig, valid,
      nvalid, nh2, dot, hlen, sid, done, cur) = st
     dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
-    B = out.shape[0]
+    B = rows.shape[0]
     R = rbig.shape[1]
     gr = np.zeros(R, np.float64)
     need = 1
-    for b in range(B):
+    for i in range(B):
+        b = rows[i]
         need = max(need, hlen[b] + 2)
         for r in range(R):
             need = max(need, rbig[b, r] + 1)
@@ -379,8 +380,9 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, ucol, iptr, iwords, n, sigma,
     one = np.zeros(1, np.int64)
     cand = np.empty(16, np.int64)
     lw2 = logN * logN
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b] or nvalid[b] == 0:
             row[:] = 0.0
             continue

@@ -9,8 +9,8 @@ and has two kernels:
   writing per-token increments to ``out[i, t]`` if ``record`` and the final
   (precision, recall, F) to ``fin[i]`` if ``fin`` has rows. Batch scoring maps every
   item to one scratch row (``rows = 0``); prefix scorers use one row per sequence.
-- ``*_lookahead(st, iptr, iwords, ..., out)``: the increment of every next id, written to
-  its output columns (``_nb.put``);
+- ``*_lookahead(st, rows, iptr, iwords, ..., out)``: for state row ``rows[i]``, the
+  increment of every next id, written to its output columns of ``out[i]`` (``_nb.put``);
 - ``*_probe(st, rows, seqs, slens, ..., out)``: the increment of appending a short
   token sequence to a row (appended, then the row is restored).
 
@@ -239,17 +239,18 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
 
 
 @njit(cache=True, error_model="numpy")
-def rn_lookahead(st, iptr, iwords, n, measure, eos, out):
+def rn_lookahead(st, rows, iptr, iwords, n, measure, eos, out):
     """Exact increments: appending v adds one hypothesis n-gram, a match for reference r
     iff (context, v) is a reference n-gram with clip count left; every id that does not
     complete a reference n-gram shares one value. Token v's value goes to its columns
     (``_nb.put``); ``eos`` is a column index (< 0: none)."""
     _slots, epar, etok, nent, erc, ehc, rtot, valid, match, hlen, sid, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     R = match.shape[2]
     mm = np.zeros(R, np.int64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue
@@ -410,7 +411,7 @@ def _has_bit_from(emask, b, e, p, L):
 
 
 @njit(cache=True, error_model="numpy")
-def rl_lookahead(st, iptr, iwords, measure, eos, out):
+def rl_lookahead(st, rows, iptr, iwords, measure, eos, out):
     """Exact increments from the last DP row of each reference.
 
     Appending v raises LCS(prefix + v, ref) by one iff v occurs in the reference after
@@ -418,12 +419,13 @@ def rl_lookahead(st, iptr, iwords, measure, eos, out):
     unchanged. Cost O(L * R) per row plus the O(columns) fill.
     """
     slots, epar, etok, _nent, emask, bits, lcs, rlen, valid, hlen, rtok, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     R = rlen.shape[1]
     pstart = np.zeros(R, np.int64)
     mm = np.zeros(R, np.int64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue
@@ -643,15 +645,16 @@ def ls_run(st, rows, build, refs_in, rl, valid_in, toks, lens, sep, measure, eos
 
 
 @njit(cache=True)
-def ls_lookahead(st, iptr, iwords, sep, measure, eos, out):
+def ls_lookahead(st, rows, iptr, iwords, sep, measure, eos, out):
     """Re-scores prefix + v for every distinct reference token v and once for a
     token matching no reference (shared by every other id); separator and EOS give 0."""
     refs, rlen, valid, hist, hlen, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     R = rlen.shape[1]
     prf = np.zeros(3, np.float64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue

@@ -142,6 +142,17 @@ class Metric(abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
+    @property
+    def text_tokenizer(self) -> str:
+        """Name (in :data:`seq2seq_gym.rewards.text.TEXT_TOKENIZERS`) of the tokenizer this
+        metric applies to text: the reference library's."""
+        return "whitespace"
+
+    @property
+    def convention(self) -> str:
+        """One line saying what is computed, on which tokens, on which scale."""
+        return f"{self.name} on whitespace tokens"
+
     # ------------------------------------------------------------ token-id layer
 
     def _inputs(self, hyps: Any, hyp_lens: Any, refs: Any, ref_lens: Any, ref_mask: Any, *,
@@ -189,7 +200,7 @@ class Metric(abc.ABC):
         if T:
             self._feed(state, np.arange(B, dtype=np.int64), h.ids, h.lens, False, np.zeros((B, 1)))
         out = np.empty((B, V), np.float64)
-        self._lookahead(state, ColumnMap.identity(V), out)
+        self._lookahead(state, ColumnMap.identity(V), out, np.arange(B, dtype=np.int64))
         return to_tensor(out, h.device)
 
     def prefix_scorer(self, refs: Any, ref_lens: Any = None, *, ref_mask: Any = None) -> PrefixScorer:
@@ -235,8 +246,9 @@ class Metric(abc.ABC):
         """Run kernel: see ``_rouge_kernels``."""
 
     @abc.abstractmethod
-    def _lookahead(self, state: _State, cmap: ColumnMap, out: np.ndarray) -> None:
-        """Fill ``out [B, cmap.width]`` with the one-step increments (through ``cmap``)."""
+    def _lookahead(self, state: _State, cmap: ColumnMap, out: np.ndarray, rows: np.ndarray) -> None:
+        """Fill ``out[i]`` (``[len(rows), cmap.width]``) with the one-step increments of state
+        row ``rows[i]`` (through ``cmap``)."""
 
     @abc.abstractmethod
     def _probe(self, state: _State, rows: np.ndarray, seqs: np.ndarray, slens: np.ndarray, out: np.ndarray) -> None:
@@ -404,8 +416,26 @@ class PrefixScorer:
         """``[B, vocab_size]`` float64: exact increment of appending each id to each row."""
         V = check_vocab_size(vocab_size)
         out = np.empty((self.batch_size, V), np.float64)
-        self.metric._lookahead(self._state, ColumnMap.identity(V), out)
+        self.metric._lookahead(self._state, ColumnMap.identity(V), out, np.arange(self.batch_size, dtype=np.int64))
         return self._t(out)
+
+    def _extend(self, toks: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """Append ``toks[i, :lens[i]]`` (int64, validated) to row i; ``[B]`` summed increments."""
+        B = self.batch_size
+        live = (lens > 0) & ~self.metric._done(self._state)
+        if live.any():
+            self._ensure_room(int(lens.max()))
+            rows = np.nonzero(live)[0]
+            for i in rows:
+                n = int(lens[i])
+                self._hist[i, self._hlen[i]: self._hlen[i] + n] = toks[i, :n]
+            self._hlen[rows] += lens[rows]
+        k = max(toks.shape[1], 1)
+        inc = np.zeros((B, k), np.float64)
+        self.metric._run(self._state, np.arange(B, dtype=np.int64), False, *_NO_REFS, np.ascontiguousarray(toks),
+                         np.ascontiguousarray(lens, np.int64), self.metric._eos, True, inc,
+                         np.zeros((0, self.metric._fin_cols)))
+        return inc.sum(axis=1)
 
     def _ensure_room(self, extra: int) -> None:
         """Make the state hold ``extra`` more tokens per row (for probes)."""
