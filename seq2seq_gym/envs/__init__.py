@@ -5,7 +5,8 @@ Registered ids (on ``import seq2seq_gym``): ``Seq2Seq/Summarization-v0``
 (BLEU). ``gymnasium.make(id)`` gives a :class:`TextGenEnv`;
 ``gymnasium.make_vec(id, num_envs=N)`` the native batched
 :class:`TextGenVectorEnv`; :class:`~seq2seq_gym.envs.sb3.SB3VecEnv` presents
-the latter to Stable-Baselines3.
+the latter to Stable-Baselines3. :func:`build_reward` is the one reward
+definition of a task (environments, ``seq2seq-gym evaluate`` and agents use it).
 
 The classes load lazily so that ``import seq2seq_gym`` does not import torch.
 """
@@ -16,13 +17,24 @@ from typing import Any
 
 from seq2seq_gym.envs.registration import ENV_IDS, register_envs
 
-__all__ = ["ENV_IDS", "GenerationEngine", "SB3VecEnv", "TextGenEnv", "TextGenVectorEnv", "register_envs"]
+__all__ = [
+    "ENV_IDS",
+    "GenerationEngine",
+    "SB3VecEnv",
+    "TextGenEnv",
+    "TextGenVectorEnv",
+    "build_reward",
+    "register_envs",
+    "score_batch",
+]
 
 _LAZY = {
     "TextGenEnv": "seq2seq_gym.envs.text_gen",
     "TextGenVectorEnv": "seq2seq_gym.envs.text_gen",
     "GenerationEngine": "seq2seq_gym.envs.core",
     "SB3VecEnv": "seq2seq_gym.envs.sb3",
+    "build_reward": "seq2seq_gym.envs.reward",
+    "score_batch": "seq2seq_gym.envs.reward",
 }
 
 
