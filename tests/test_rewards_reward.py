@@ -12,16 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _reward_helpers import noisy_outputs, reference_library
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seq2seq_gym.data import EOS_ID, PAD_ID, UNK_ID, load_aeslc, load_multi30k, load_scitldr
+from seq2seq_gym.data import EOS_ID, PAD_ID, load_aeslc, load_multi30k, load_scitldr
 from seq2seq_gym.rewards import TEXT_TOKENIZERS, Reward, make_reward
-from seq2seq_gym.rewards.text import ptb_tokenize
 
-rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer")
-sacrebleu = pytest.importorskip("sacrebleu")
-cider_scorer = pytest.importorskip("pycocoevalcap.cider.cider_scorer")
+pytest.importorskip("rouge_score.rouge_scorer")
+pytest.importorskip("sacrebleu")
+pytest.importorskip("pycocoevalcap.cider.cider_scorer")
 
 TOL = 1e-6
 
@@ -57,72 +57,6 @@ def tasks(shared_data):
     }
 
 
-def _noisy_outputs(task, split: str, n: int, seed: int):
-    """generate()-style outputs for n examples: a noisy copy of a reference (words dropped,
-    source words and <unk> inserted, copy ids for out-of-vocabulary source words), then
-    </s> and <pad>; and the batch."""
-    rng = np.random.default_rng(seed)
-    examples = task.split(split)[:n]
-    batch = task.collate(examples)
-    rows = []
-    for b, ex in enumerate(examples):
-        ref = ex.references[int(rng.integers(len(ex.references)))]
-        src = batch.src_ext[b, : int(batch.src_lens[b])].tolist()
-        ids = []
-        for w in ref:
-            u = rng.random()
-            if u < 0.15:
-                continue
-            if u < 0.3:
-                ids.append(int(rng.choice(src)))
-            elif u < 0.33:
-                ids.append(UNK_ID)
-            else:
-                ids.extend(task.vocab.encode_target([w], batch.oovs[b]))
-        rows.append(ids)
-    T = max(len(r) for r in rows) + 3
-    out = torch.full((n, T), PAD_ID, dtype=torch.long)
-    for b, r in enumerate(rows):
-        out[b, : len(r)] = torch.tensor(r, dtype=torch.long)
-        out[b, len(r)] = EOS_ID
-    return batch, out
-
-
-def _ciderd_train_df(train_docs, hyps, refs):
-    """pycocoevalcap's CiderScorer with document frequencies of a training corpus (N = its size)."""
-    train = cider_scorer.CiderScorer(n=4, sigma=6.0)
-    for doc in train_docs:
-        train.cook_append(None, doc)
-    train.compute_doc_freq()
-
-    class _N(list):  # compute_cider takes N as len(self.crefs): the training corpus's size
-        def __len__(self):
-            return len(train.crefs)
-
-    sc = cider_scorer.CiderScorer(n=4, sigma=6.0)
-    for h, r in zip(hyps, refs):
-        sc.cook_append(h, r)
-    sc.document_frequency = train.document_frequency
-    sc.crefs = _N(sc.crefs)
-    return np.asarray(sc.compute_cider())
-
-
-def _reference_library(metric: str, texts, refs, train_docs=None):
-    if metric == "rougeL":
-        s = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-        return np.array([s.score_multi(r, h)["rougeL"].fmeasure for h, r in zip(texts, refs)])
-    if metric == "rouge2":
-        s = rouge_scorer.RougeScorer(["rouge2"], use_stemmer=True)
-        return np.array([s.score_multi(r, h)["rouge2"].fmeasure for h, r in zip(texts, refs)])
-    if metric == "bleu":
-        return np.array([sacrebleu.sentence_bleu(h, r).score / 100 for h, r in zip(texts, refs)])
-    if metric == "cider":
-        tok = lambda s: " ".join(ptb_tokenize(s))  # noqa: E731  (equal to the Java PTBTokenizer on captions)
-        return _ciderd_train_df([[tok(x) for x in d] for d in train_docs], [tok(h) for h in texts],
-                                [[tok(x) for x in r] for r in refs])
-    raise AssertionError(metric)
-
-
 @pytest.mark.needs_shared_data
 @pytest.mark.parametrize("corpus", ["aeslc", "scitldr", "multi30k"])
 @pytest.mark.parametrize("metric", ["rougeL", "rouge2", "bleu", "cider"])
@@ -130,12 +64,12 @@ def test_terminal_equals_reference_library_on_decoded_text(tasks, corpus, metric
     task = tasks[corpus]
     train_docs = [[" ".join(r) for r in ex.references] for ex in task.split("train")]
     reward = Reward(metric, task.vocab.words, eos_id=EOS_ID, cider_df=train_docs if metric == "cider" else "corpus")
-    batch, out = _noisy_outputs(task, "validation", 120, seed=1)
+    batch, out = noisy_outputs(task, "validation", 120, seed=1)
     texts = reward.decode(out, None, batch.oovs)
     assert all("</s>" not in t and "<pad>" not in t for t in texts)
     refs = [[" ".join(r) for r in ex.references] for ex in batch.examples]
     got = reward.terminal(out, None, [ex.references for ex in batch.examples], batch.oovs).numpy()
-    want = _reference_library(metric, texts, refs, train_docs)
+    want = reference_library(metric, texts, refs, train_docs)
     assert np.abs(got - want).max() <= TOL
     assert want.std() > 0.02  # meaningful, varied scores
     assert np.abs(reward.score(texts, refs).numpy() - want).max() <= TOL
@@ -150,7 +84,7 @@ def test_eos_is_not_a_word(tasks):
     CLI path counted '</s>' as a word (rouge-score reads it as the token 's')."""
     task = tasks["aeslc"]
     reward = Reward("rougeL", task.vocab.words, eos_id=EOS_ID)
-    batch, out = _noisy_outputs(task, "validation", 60, seed=2)
+    batch, out = noisy_outputs(task, "validation", 60, seed=2)
     refs = [[" ".join(r) for r in ex.references] for ex in batch.examples]
     texts = reward.decode(out, None, batch.oovs)
     got = reward.terminal(out, None, refs, batch.oovs).numpy()
@@ -187,7 +121,7 @@ def test_lookahead_is_exact_for_every_action(tasks, spec):
     for _, _, _, t in reward.components_:  # the vocabulary exercises the special columns
         tab = reward._tables[t]
         assert tab.multi.size > 10 and (tab.zero.size > 5 or t == "13a")  # 13a drops nothing
-    batch, out = _noisy_outputs(task, "validation", 6, seed=3)
+    batch, out = noisy_outputs(task, "validation", 6, seed=3)
     K = task.max_oovs
     V = len(task.vocab)
     refs = [ex.references for ex in batch.examples]
@@ -220,7 +154,7 @@ def test_prefix_scorer_follows_episodes_and_resets(tasks):
     rows reset with new references and copy words; bad input changes nothing."""
     task = tasks["multi30k"]
     reward = Reward("bleu:0.5,rougeL:0.5", task.vocab.words, eos_id=EOS_ID)
-    batch, out = _noisy_outputs(task, "validation", 8, seed=4)
+    batch, out = noisy_outputs(task, "validation", 8, seed=4)
     refs = [ex.references for ex in batch.examples]
     K = task.max_oovs
     sc = reward.prefix_scorer(refs[:4], batch.oovs[:4], copy_slots=K)
