@@ -69,6 +69,8 @@ def test_terminal_equals_reference_library_on_decoded_text(tasks, corpus, metric
     assert all("</s>" not in t and "<pad>" not in t for t in texts)
     refs = [[" ".join(r) for r in ex.references] for ex in batch.examples]
     got = reward.terminal(out, None, [ex.references for ex in batch.examples], batch.oovs).numpy()
+    encoded = reward.encode([ex.references for ex in batch.examples], batch.oovs)  # encode once, score often
+    assert np.array_equal(reward.terminal(out, None, encoded).numpy(), got)
     want = reference_library(metric, texts, refs, train_docs)
     assert np.abs(got - want).max() <= TOL
     assert want.std() > 0.02  # meaningful, varied scores
@@ -220,3 +222,28 @@ def test_degenerate_mixtures_are_rejected(spec, match):
         make_reward(spec)
     with pytest.raises(ValueError, match=match):
         Reward(spec, ["<pad>", "<unk>", "<s>", "</s>", "a"])
+
+
+@pytest.mark.parametrize("spec", ["cider", "rouge2", "bleu", "rougeL"])
+def test_lookahead_of_multi_token_words_is_exact(spec):
+    """Words that tokenize to several (repeated) metric tokens, with and without tokens of the
+    prefix or references: the closed forms (fresh tokens, CIDEr-D's idf of the new n-grams)
+    and the probes agree with brute force."""
+    base = ["<pad>", "<unk>", "<s>", "</s>", "a", "man", "dog", "red", "ball", "is", "on", "the", "grass"]
+    tricky = ["(a)(a)", "man's", "dog's", "can't", "cannot", "red-ball", "a.b.", "x/y", "(dog)", "...",
+              "isn't", "the-the", "zz'zz", "ball,ball", "u.s.", "--", "grass!", "'s", "q(q)q"]
+    words = base + tricky
+    rng = np.random.default_rng(5)
+    train = [[" ".join(rng.choice(words[4:], size=rng.integers(3, 8))) for _ in range(3)] for _ in range(40)]
+    reward = Reward(spec, words, eos_id=EOS_ID, cider_df=train)
+    tab = reward._tables[reward.components_[0][3]]
+    assert tab.multi.size >= 5
+    for trial in range(12):
+        refs = [" ".join(rng.choice(words[4:], size=rng.integers(3, 9))) for _ in range(int(rng.integers(1, 4)))]
+        prefix = [int(x) for x in rng.choice(np.arange(4, len(words)), size=int(rng.integers(0, 6)))]
+        oovs = ["(zz)", "dog's", "qq"][: trial % 4]
+        la = reward.lookahead(torch.tensor([[*prefix, 0]]), torch.tensor([len(prefix)]), [refs], [oovs],
+                              copy_slots=3).numpy()[0]
+        A = len(words) + len(oovs)
+        want = _brute_lookahead(reward, prefix, refs, oovs, A)
+        assert np.abs(la[:A] - want).max() <= 1e-12, (trial, np.argmax(np.abs(la[:A] - want)))

@@ -21,7 +21,7 @@ from seq2seq_gym.rewards.base import ColumnMap, Metric, PrefixScorer
 from seq2seq_gym.rewards.bleu import Bleu
 from seq2seq_gym.rewards.cider import CiderD, DocumentFrequency
 from seq2seq_gym.rewards.mixed import MixedPrefixScorer, MixedReward, list_metrics, make_reward
-from seq2seq_gym.rewards.reward import Reward, RewardPrefixScorer, reference_texts
+from seq2seq_gym.rewards.reward import EncodedReferences, Reward, RewardPrefixScorer, reference_texts
 from seq2seq_gym.rewards.rouge import Rouge, RougeL, RougeLsum
 from seq2seq_gym.rewards.text import TEXT_TOKENIZERS, ptb_tokenize, rouge_tokenize, tokenize_13a
 from seq2seq_gym.rewards.tokens import TokenMap
@@ -32,6 +32,7 @@ __all__ = [
     "CiderD",
     "ColumnMap",
     "DocumentFrequency",
+    "EncodedReferences",
     "Metric",
     "MixedPrefixScorer",
     "MixedReward",

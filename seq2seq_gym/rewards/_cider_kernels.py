@@ -522,3 +522,142 @@ def cd_probe(st, dft, didf, logN, rows, seqs, slens, n, sigma, out):
         dot[b] = dot0
         sid[b] = sid0
         hlen[b], done[b], cur[b] = h0, d0, c0
+
+
+@njit(cache=True, error_model="numpy")
+def cd_fresh(st, dft, didf, logN, rows, cols, V, offs, toks, ooffs, otoks, kind, n, sigma, out):
+    """Exact increments of appending a word's tokens ``u_1..u_k`` when none of them is in the
+    row table (kind 2 of ``tokens.plan_columns``): the dot products with the references
+    do not change, the hypothesis norms grow by the squared idf of the new n-grams (df
+    from the corpus table, through the context's entries for n-grams that start in the
+    prefix; repeated n-grams counted as tf 2, 3, ...) and the length by k. Entries where
+    a token is in the row table (a hypothesis token) are returned for probing:
+    ``(pi, pj, seqs, slens)``.
+    """
+    (slots, epar, etok, nent, _eord, egid, _eidf, _erc, _ehc, normr, rbig, valid,
+     nvalid, nh2, dot, hlen, sid, done, cur) = st
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
+    R = rbig.shape[1]
+    nrow, kc = kind.shape
+    shared = cols.shape[0] == 1
+    Kc = ooffs.shape[1] - 1
+    kmax = 1
+    for w in range(V):
+        kmax = max(kmax, offs[w + 1] - offs[w])
+    for b in range(ooffs.shape[0]):
+        for q in range(Kc):
+            kmax = max(kmax, ooffs[b, q + 1] - ooffs[b, q])
+    need = 1
+    for i in range(nrow):
+        b = rows[i]
+        need = max(need, hlen[b] + kmax + 1)
+        for r in range(R):
+            need = max(need, rbig[b, r] + 1)
+    gtab = gauss_table(need, sigma)
+    u = np.zeros(kmax, np.int64)
+    ng = np.zeros((kmax, n), np.int64)  # df entry of the new n-gram (order m) ending at u_p, -2: none
+    nh2s = np.zeros((1, n), np.float64)
+    one = np.zeros(1, np.int64)
+    cap = 16
+    pi = np.empty(cap, np.int64)
+    pj = np.empty(cap, np.int64)
+    seqs = np.zeros((cap, kmax), np.int64)
+    slens = np.empty(cap, np.int64)
+    np_ = 0
+    for i in range(nrow):
+        b = rows[i]
+        for j in range(kc):
+            if kind[i, j] != 2:
+                continue
+            w = cols[0, j] if shared else cols[i, j]
+            L = 0
+            if w < V:
+                for q in range(offs[w], offs[w + 1]):
+                    u[L] = toks[q]
+                    L += 1
+            else:
+                c = w - V
+                for q in range(ooffs[b, c], ooffs[b, c + 1]):
+                    u[L] = otoks[b, q]
+                    L += 1
+            if done[b] or nvalid[b] == 0:
+                out[i, j] = 0.0
+                continue
+            inrow = False
+            for p in range(L):
+                if tfind(slots, epar, etok, b, -1, u[p]) >= 0:
+                    inrow = True
+                    break
+            if inrow:  # a token of the prefix: its n-grams may exist already, probe exactly
+                if np_ == cap:
+                    cap *= 2
+                    pi2 = np.empty(cap, np.int64)
+                    pj2 = np.empty(cap, np.int64)
+                    seqs2 = np.zeros((cap, kmax), np.int64)
+                    slens2 = np.empty(cap, np.int64)
+                    pi2[:np_] = pi[:np_]
+                    pj2[:np_] = pj[:np_]
+                    seqs2[:np_] = seqs[:np_]
+                    slens2[:np_] = slens[:np_]
+                    pi, pj, seqs, slens = pi2, pj2, seqs2, slens2
+                pi[np_] = i
+                pj[np_] = j
+                seqs[np_, :L] = u[:L]
+                slens[np_] = L
+                np_ += 1
+                continue
+            hl = hlen[b]
+            for m in range(1, n + 1):
+                nh2s[0, m - 1] = nh2[b, m - 1]
+            for p in range(L):  # the new n-grams ending at u_p, and their df entries
+                for m in range(1, n + 1):
+                    ng[p, m - 1] = -2
+                    if hl + p + 1 < m:
+                        continue
+                    if p + 1 >= m:  # inside the word: u_{p-m+1..p}
+                        g = tfind(dslots, dpar, dtok, 0, -1, u[p - m + 1])
+                        for q in range(p - m + 2, p + 1):
+                            if g < 0:
+                                break
+                            g = tfind(dslots, dpar, dtok, 0, g, u[q])
+                    else:  # the last m-p-1 prefix tokens, then u_0..u_p
+                        e = sid[b, m - p - 1]
+                        g = egid[b, e] if e >= 0 else -1
+                        for q in range(p + 1):
+                            if g < 0:
+                                break
+                            g = tfind(dslots, dpar, dtok, 0, g, u[q])
+                    ng[p, m - 1] = g
+            for m in range(1, n + 1):
+                for p in range(L):
+                    if ng[p, m - 1] == -2:
+                        continue
+                    # count this n-gram once, at its first occurrence (identical inside the word)
+                    first = True
+                    cnt = 1
+                    for p2 in range(L):
+                        if p2 == p or ng[p2, m - 1] == -2:
+                            continue
+                        if p2 + 1 < m or p + 1 < m:
+                            continue  # an n-gram starting in the prefix is unique (see the docstring)
+                        same = True
+                        for q in range(m):
+                            if u[p - q] != u[p2 - q]:
+                                same = False
+                                break
+                        if same:
+                            cnt += 1
+                            if p2 < p:
+                                first = False
+                    if not first:
+                        continue
+                    g = ng[p, m - 1]
+                    wi = didf[g] if g >= 0 else logN
+                    x = cnt * wi
+                    nh2s[0, m - 1] += x * x
+            one[0] = nvalid[b]
+            hb = hl + L - 1
+            sc = cider_eval(nh2s, dot[b:b + 1], normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, max(hb, 0), n,
+                            gtab)
+            out[i, j] = sc - cur[b]
+    return pi[:np_].copy(), pj[:np_].copy(), seqs[:np_].copy(), slens[:np_].copy()

@@ -250,6 +250,13 @@ class Metric(abc.ABC):
         """Fill ``out[i]`` (``[len(rows), cmap.width]``) with the one-step increments of state
         row ``rows[i]`` (through ``cmap``)."""
 
+    def _refine_lookahead(self, state: _State, rows: np.ndarray, cols: np.ndarray, V: int, offs: np.ndarray,  # noqa: B027
+                          toks: np.ndarray, ooffs: np.ndarray, otoks: np.ndarray, kind: np.ndarray, kmax: int,
+                          out: np.ndarray) -> None:
+        """Word-level lookahead hook (see :func:`seq2seq_gym.rewards.tokens.plan_columns`):
+        turn probes (kind 3) that cannot change a match into kind 2, or write values of
+        kind 2 itself into ``out`` and mark them kind 5. Default: nothing."""
+
     @abc.abstractmethod
     def _probe(self, state: _State, rows: np.ndarray, seqs: np.ndarray, slens: np.ndarray, out: np.ndarray) -> None:
         """``out[p]``: exact increment of appending ``seqs[p, :slens[p]]`` to row ``rows[p]``

@@ -29,6 +29,7 @@ from seq2seq_gym.rewards.text import (
     pack,
     pack_refs,
 )
+from seq2seq_gym.rewards.tokens import ngram_refine
 
 #: smoothing method -> (kernel code, default smooth_value) as sacrebleu's SMOOTH_DEFAULTS
 SMOOTH_METHODS: dict[str, tuple[int, float]] = {"none": (0, 0.0), "floor": (1, 0.1), "add-k": (2, 1.0), "exp": (3, 0.0)}
@@ -110,6 +111,11 @@ class Bleu(Metric):
 
     def _probe(self, state, rows, seqs, slens, out):
         K.bl_probe(state.st, rows, seqs, slens, *self._args, out)
+
+    def _refine_lookahead(self, state, rows, cols, V, offs, toks, ooffs, otoks, kind, kmax, out):
+        slots, epar, etok, _nent, emax, _etmp, ehc, _rlen, _valid, _correct, _hlen, sid, _done, _cur = state.st
+        ngram_refine(slots, epar, etok, sid, ehc < emax, rows, cols, V, offs, toks, ooffs, otoks,
+                     self.max_ngram_order, 1, kind, kmax)
 
     @staticmethod
     def _stats(fin: np.ndarray) -> np.ndarray:

@@ -308,6 +308,15 @@ class CiderD(Metric):
         K.cd_lookahead(state.st, rows, df.table, df.idf, df.log_n, cptr, clist, hit[1], cmap.iptr, cmap.iwords, self.n,
                        self.sigma, self._eos, out)
 
+    def _refine_lookahead(self, state, rows, cols, V, offs, toks, ooffs, otoks, kind, kmax, out):
+        # CIDEr-D's increment depends on the idf of every new n-gram: words without a
+        # reference token are still computed (closed form), or probed if a token is in the prefix
+        df = state.extra
+        xi, xj, _, _ = K.cd_fresh(state.st, df.table, df.idf, df.log_n, rows, cols, V, offs, toks, ooffs, otoks,
+                                  kind, self.n, self.sigma, out)
+        kind[kind == 2] = 5
+        kind[xi, xj] = 3
+
     def _probe(self, state, rows, seqs, slens, out):
         df = state.extra
         K.cd_probe(state.st, df.table, df.idf, df.log_n, rows, seqs, slens, self.n, self.sigma, out)

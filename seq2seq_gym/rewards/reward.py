@@ -38,7 +38,17 @@ from seq2seq_gym.rewards.base import Metric, PrefixScorer
 from seq2seq_gym.rewards.cider import CiderD, DocumentFrequency
 from seq2seq_gym.rewards.mixed import MixedReward, make_reward
 from seq2seq_gym.rewards.text import check_hypotheses, pack, pack_refs
-from seq2seq_gym.rewards.tokens import FRESH, TokenMap, VocabTable, map_words, pack_words, plan_columns
+from seq2seq_gym.rewards.tokens import (
+    FRESH,
+    TokenMap,
+    VocabTable,
+    collect_probes,
+    fill_columns,
+    map_words,
+    pack_words,
+    plan_columns,
+    token_kmax,
+)
 
 References = Sequence[Any]  # per example: a string, or a list of references (each a string or a list of words)
 
@@ -81,13 +91,37 @@ def reference_texts(references: References, n: int | None = None) -> list[list[s
 class _Encoded:
     """References and copy words of ``B`` examples in one tokenizer's metric tokens."""
 
-    __slots__ = ("ooffs", "otoks", "refs", "rlens", "rsets", "valid")
+    __slots__ = ("ids", "ooffs", "otoks", "refs", "rlens", "valid")
 
     def __init__(self, tmap: TokenMap, refs_text: list[list[str]], oovs: Sequence[Sequence[str]]) -> None:
-        ids = [[tmap.text(s) for s in r] for r in refs_text]
-        self.refs, self.rlens, self.valid = pack_refs(ids)
-        self.rsets = [np.unique(np.fromiter((t for s in r for t in s), np.int64)) for r in ids]
-        self.ooffs, self.otoks = pack_words([[tmap.word(w) for w in o] for o in oovs])
+        self.ids = [[tmap.text(s) for s in r] for r in refs_text]
+        self.refs, self.rlens, self.valid = pack_refs(self.ids)
+        if any(oovs):
+            self.ooffs, self.otoks = pack_words([[tmap.word(w) for w in o] for o in oovs])
+        else:
+            self.ooffs, self.otoks = np.zeros((len(oovs), 1), np.int64), np.zeros((len(oovs), 1), np.int64)
+
+    def rsets(self) -> list[np.ndarray]:
+        """Per example, its distinct reference tokens (for lookahead)."""
+        return [np.unique(np.fromiter((t for s in r for t in s), np.int64)) for r in self.ids]
+
+
+class EncodedReferences:
+    """References and copy words of ``B`` sequences, encoded once for a :class:`Reward`.
+
+    Pass it as ``references`` to :meth:`Reward.components`, :meth:`Reward.terminal` or
+    :meth:`Reward.dense` to score several hypotheses per batch (a greedy baseline and
+    samples) without re-encoding. Build with :meth:`Reward.encode`.
+    """
+
+    def __init__(self, reward: Reward, references: References, oovs: Any = None) -> None:
+        texts = reference_texts(references)
+        self.reward = reward
+        self.oovs = _check_oovs(oovs, len(texts))
+        self.enc = {t: _Encoded(tm, texts, self.oovs) for t, tm in reward.maps.items()}
+
+    def __len__(self) -> int:
+        return len(self.oovs)
 
 
 def _check_oovs(oovs: Any, B: int) -> list[list[str]]:
@@ -225,9 +259,24 @@ class Reward:
                              f"plus {len(oov[b])} copy id(s) of that sequence")
         return h, lens, oov
 
-    def _encode(self, references: References, oovs: list[list[str]]) -> dict[str, _Encoded]:
-        texts = reference_texts(references, len(oovs))
-        return {t: _Encoded(tm, texts, oovs) for t, tm in self.maps.items()}
+    def encode(self, references: References, oovs: Any = None) -> EncodedReferences:
+        """References (per sequence) and copy words encoded once, for repeated scoring."""
+        return EncodedReferences(self, references, oovs)
+
+    def _prepare(self, hyps: Any, hyp_lens: Any, references: Any, oovs: Any):
+        """(ids, lens, oovs, encoded references) of a scoring call."""
+        if isinstance(references, EncodedReferences):
+            if references.reward is not self:
+                raise ValueError("references were encoded for another Reward")
+            if oovs is not None and [list(o) for o in oovs] != references.oovs:
+                raise ValueError("oovs differ from the copy words the references were encoded with")
+            ids, lens, oov = self._hyps(hyps, hyp_lens, references.oovs)
+            if ids.shape[0] != len(references):
+                raise ValueError(f"hyps has {ids.shape[0]} rows but the references {len(references)}")
+            return ids, lens, oov, references.enc
+        ids, lens, oov = self._hyps(hyps, hyp_lens, oovs)
+        texts = reference_texts(references, len(oov))
+        return ids, lens, oov, {t: _Encoded(tm, texts, oov) for t, tm in self.maps.items()}
 
     def _metric_tokens(self, t: str, ids: np.ndarray, lens: np.ndarray, enc: _Encoded):
         tab = self._tables[t]
@@ -241,12 +290,13 @@ class Reward:
             hyps: ``[B, T]`` word ids (``V + k``: copy word k of that sequence).
             hyp_lens: ``[B]`` lengths, or None (up to the first ``eos_id`` / ``pad_id``);
                 tokens from the first ``eos_id`` on are never scored.
-            references: per sequence, its references (see :func:`reference_texts`).
-            oovs: per sequence, its copy words (None: no copy ids).
+            references: per sequence, its references (see :func:`reference_texts`), or an
+                :class:`EncodedReferences` (:meth:`encode`).
+            oovs: per sequence, its copy words (None: no copy ids, or those of the
+                encoded references).
         """
-        ids, lens, oov = self._hyps(hyps, hyp_lens, oovs)
+        ids, lens, oov, enc = self._prepare(hyps, hyp_lens, references, oovs)
         device = hyps.device if isinstance(hyps, torch.Tensor) else None
-        enc = self._encode(references, oov)
         mapped = {t: self._metric_tokens(t, ids, lens, e) for t, e in enc.items()}
         out = {}
         for name, _, m, t in self.components_:
@@ -271,9 +321,8 @@ class Reward:
     def dense(self, hyps: Any, hyp_lens: Any, references: References, oovs: Any = None) -> torch.Tensor:
         """``[B, T]`` float64 per-word increments of the reward; each row sums to :meth:`terminal`
         (0 on words without metric tokens, on ``eos_id`` and after). Arguments as :meth:`components`."""
-        ids, lens, oov = self._hyps(hyps, hyp_lens, oovs)
+        ids, lens, oov, enc = self._prepare(hyps, hyp_lens, references, oovs)
         device = hyps.device if isinstance(hyps, torch.Tensor) else None
-        enc = self._encode(references, oov)
         B, T = ids.shape
         out = np.zeros((B, T), np.float64)
         for _, w, m, t in self.components_:
@@ -370,7 +419,7 @@ class RewardPrefixScorer:
         self._scorers: list[PrefixScorer] = []
         enc = {t: _Encoded(tm, texts, oov) for t, tm in reward.maps.items()}
         for t, e in enc.items():
-            self._enc[t] = {"ooffs": e.ooffs, "otoks": e.otoks, "rsets": list(e.rsets)}
+            self._enc[t] = {"ooffs": e.ooffs, "otoks": e.otoks, "rsets": e.rsets()}
         for _, _, m, t in reward.components_:
             e = enc[t]
             self._scorers.append(m.prefix_scorer(e.refs, e.rlens, ref_mask=e.valid))
@@ -486,11 +535,17 @@ class RewardPrefixScorer:
             for a in range(0, B, step):
                 rows = np.arange(a, min(B, a + step), dtype=np.int64)
                 out[rows] = self._candidates(rows, cand[rows])
-        cols = np.broadcast_to(np.arange(self.num_actions) if candidates is None else cand, out.shape)
-        if r.eos_id is not None:
-            out[cols == r.eos_id] = 0.0
-        out[self._done] = 0.0
-        out[(cols >= V) & (cols - V >= self._n_oovs[:, None])] = invalid
+        if candidates is None:
+            if r.eos_id is not None and r.eos_id < out.shape[1]:
+                out[:, r.eos_id] = 0.0
+            out[self._done] = 0.0
+            if self.copy_slots:
+                out[:, V:][np.arange(self.copy_slots)[None, :] >= self._n_oovs[:, None]] = invalid
+        else:
+            if r.eos_id is not None:
+                out[cand == r.eos_id] = 0.0
+            out[self._done] = 0.0
+            out[(cand >= V) & (cand - V >= self._n_oovs[:, None])] = invalid
         return torch.from_numpy(out)
 
     def _rsets(self, t: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -500,49 +555,45 @@ class RewardPrefixScorer:
         return ptr, (np.concatenate(sets) if sets else np.zeros(0, np.int64)).astype(np.int64)
 
     def _component_values(self, k: int, rows: np.ndarray, cols: np.ndarray, kernel: np.ndarray | None) -> np.ndarray:
-        """Values of component k at word columns ``cols [n, c]`` (-1: skip) of ``rows``;
-        ``kernel [n, V]`` holds the kernel's single-token values (None: compute them)."""
+        """Values of component k at word columns ``cols [n, c]`` (or ``[1, c]`` for every row) of
+        ``rows``; ``kernel [n, V]`` holds the kernel's single-token values (None: computed here)."""
         r = self.reward
         _, _, m, t = r.components_[k]
         sc = self._scorers[k]
         tab: VocabTable = r._tables[t]
         e = self._enc[t]
+        V = r.vocab_size
         rptr, rtok = self._rsets(t, rows)
-        kind, glen, pi, pj, seqs, slens = plan_columns(
-            rows, np.ascontiguousarray(cols, np.int64), r.vocab_size, tab.offs, tab.toks, e["ooffs"], e["otoks"],
-            self._n_oovs, rptr, rtok, len(r.maps[t]), isinstance(m, CiderD))
-        vals = np.zeros(cols.shape, np.float64)
-        one = kind == 1
-        if one.any():
-            if kernel is None:
-                kernel = np.empty((rows.shape[0], r.vocab_size), np.float64)
+        cols = np.ascontiguousarray(cols, np.int64)
+        kmax = token_kmax(tab.offs, e["ooffs"])
+        kind, glen = plan_columns(rows, cols, V, tab.offs, tab.toks, e["ooffs"], e["otoks"], self._n_oovs, rptr, rtok,
+                                  len(r.maps[t]), kmax)
+        n = rows.shape[0]
+        vals = np.empty((n, cols.shape[1]), np.float64)
+        sc._ensure_room(kmax)
+        # the metric turns probes it can show to be "fresh" into kind 2, or computes kind 2 itself (kind 5)
+        m._refine_lookahead(sc._state, rows, cols, V, tab.offs, tab.toks, e["ooffs"], e["otoks"], kind, kmax, vals)
+        if kernel is None:
+            if (kind == 1).any():
+                kernel = np.empty((n, V), np.float64)
                 m._lookahead(sc._state, tab.cmap, kernel, rows)
-            ii, jj = np.nonzero(one)
-            vals[ii, jj] = kernel[ii, cols[ii, jj]]
-        need = kind == 2
-        gi, gj = np.nonzero(need)
-        if gi.size:
-            keys = np.unique(np.stack([gi, glen[gi, gj]], 1), axis=0)  # (row, token count) pairs
-            g_rows = rows[keys[:, 0]]
-            g_seqs = np.full((keys.shape[0], int(keys[:, 1].max())), FRESH, np.int64)
-            g_lens = keys[:, 1].astype(np.int64)
-        else:
-            keys = np.zeros((0, 2), np.int64)
-            g_rows = np.zeros(0, np.int64)
-            g_seqs = np.zeros((0, 1), np.int64)
-            g_lens = np.zeros(0, np.int64)
-        P = pi.shape[0]
-        width = max(seqs.shape[1], g_seqs.shape[1])
-        all_rows = np.concatenate([rows[pi], g_rows]).astype(np.int64)
-        all_seqs = np.zeros((all_rows.shape[0], width), np.int64)
+            else:
+                kernel = np.zeros((n, 1), np.float64)
+        Ls = np.nonzero(np.bincount(glen[kind == 2], minlength=1))[0]  # token counts of fresh-token values
+        prow, seqs, slens, pidx = collect_probes(kind, cols, rows, V, tab.offs, tab.toks, e["ooffs"], e["otoks"], kmax,
+                                                 rptr, rtok, len(r.maps[t]), not isinstance(m, CiderD))
+        P = prow.shape[0]
+        width = max(seqs.shape[1], int(Ls.max(initial=1)))
+        all_rows = np.concatenate([prow, np.repeat(rows, Ls.size)]).astype(np.int64)
+        all_seqs = np.empty((all_rows.shape[0], width), np.int64)
         all_seqs[:P, : seqs.shape[1]] = seqs
-        all_seqs[P:, : g_seqs.shape[1]] = g_seqs
-        all_lens = np.concatenate([slens, g_lens]).astype(np.int64)
+        all_seqs[P:] = FRESH
+        all_lens = np.concatenate([slens, np.tile(Ls, n)]).astype(np.int64)
         probed = sc._probe(all_rows, all_seqs, all_lens)
-        vals[pi, pj] = probed[:P]
-        if gi.size:
-            lookup = {(int(a), int(b)): v for (a, b), v in zip(keys, probed[P:])}
-            vals[gi, gj] = [lookup[(int(a), int(glen[a, b]))] for a, b in zip(gi, gj)]
+        G = np.zeros((n, int(Ls.max(initial=0)) + 1), np.float64)  # [n, L]: the value of L fresh tokens
+        if Ls.size:
+            G[:, Ls] = probed[P:].reshape(n, Ls.size)
+        fill_columns(kind, glen, cols, kernel, G, pidx, probed[:P].copy(), vals)
         return vals
 
     def _dense(self, rows: np.ndarray, out: np.ndarray) -> None:
@@ -556,11 +607,13 @@ class RewardPrefixScorer:
             m._lookahead(self._scorers[k]._state, tab.cmap, kernel, rows)
             special = np.concatenate([tab.zero, tab.multi, copies])
             if special.size:
-                vals = self._component_values(k, rows, np.broadcast_to(special, (n, special.size)), kernel)
+                vals = self._component_values(k, rows, special[None, :], kernel)
                 nv = tab.zero.size + tab.multi.size
                 kernel[:, special[:nv]] = vals[:, :nv]
                 out[:, V:] += w * vals[:, nv:]
-            out[:, :V] += w * kernel
+            if w != 1.0:
+                kernel *= w
+            out[:, :V] += kernel
 
     def _candidates(self, rows: np.ndarray, cand: np.ndarray) -> np.ndarray:
         out = np.zeros(cand.shape, np.float64)
@@ -604,8 +657,8 @@ class RewardPrefixScorer:
             ot[rows] = 0
             ot[rows, : e.otoks.shape[1]] = e.otoks
             st["ooffs"], st["otoks"] = oo, ot
-            for j, b in enumerate(rows):
-                st["rsets"][b] = e.rsets[j]
+            for j, rs in zip(rows, e.rsets()):
+                st["rsets"][j] = rs
         self._n_oovs[rows] = [len(o) for o in oov]
         self._done[rows] = False
         self._len[rows] = 0

@@ -29,6 +29,7 @@ from seq2seq_gym.rewards.text import (
     rouge_sentences,
     rouge_tokenize,
 )
+from seq2seq_gym.rewards.tokens import ngram_refine
 
 
 def _measure_code(measure: str) -> int:
@@ -152,6 +153,13 @@ class Rouge(_RougeBase):
 
     def _probe(self, state, rows, seqs, slens, out):
         K.rn_probe(state.st, rows, seqs, slens, self.n, self._m, out)
+
+    def _refine_lookahead(self, state, rows, cols, V, offs, toks, ooffs, otoks, kind, kmax, out):
+        slots, epar, etok, _nent, erc, ehc, *_ = state.st
+        sid = state.st[10]
+        avail = (ehc[:, :, None] < erc).any(axis=2)  # clip count left for some reference
+        ngram_refine(slots, epar, etok, sid, avail, rows, cols, V, offs, toks, ooffs, otoks, self.n, self.n, kind,
+                     kmax)
 
 
 class RougeL(_RougeBase):

@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
+from seq2seq_gym.rewards._nb import tfind
 from seq2seq_gym.rewards.base import ColumnMap
 from seq2seq_gym.rewards.text import TEXT_TOKENIZERS
 
@@ -98,6 +100,7 @@ class TokenMap:
         self._fn = TEXT_TOKENIZERS[tokenizer]
         self._ids: dict[str, int] = {}
         self._words: dict[str, tuple[int, ...]] = {}
+        self._texts: dict[str, tuple[int, ...]] = {}  # memo of text(): references recur across epochs
         self._tables: dict[int, tuple[tuple[str, ...], VocabTable]] = {}
 
     def __len__(self) -> int:
@@ -128,8 +131,13 @@ class TokenMap:
         return tuple(out)
 
     def text(self, text: str) -> tuple[int, ...]:
-        """Metric-token ids of a text (tokenized as a whole, as the reference library does)."""
-        return self.intern(self._fn(text))
+        """Metric-token ids of a text (tokenized as a whole, as the reference library does; memoised)."""
+        hit = self._texts.get(text)
+        if hit is None:
+            if len(self._texts) >= 1 << 17:
+                self._texts.clear()
+            hit = self._texts[text] = self.intern(self._fn(text))
+        return hit
 
     def word(self, word: str) -> tuple[int, ...]:
         """Metric-token ids of one word (memoised)."""
@@ -215,34 +223,52 @@ def map_words(hyps, hlens, V, offs, toks, ooffs, otoks):
 
 
 @njit(cache=True)
-def plan_columns(rows, cols, V, offs, toks, ooffs, otoks, nvalid, rptr, rtok, M, probe_all):
-    """How to get the lookahead value of each (row, word) pair ``cols[i, j]`` (row ``rows[i]``).
+def _word_tokens(w, b, V, offs, toks, ooffs, otoks, buf):
+    """Tokens of word ``w`` of row ``b`` into ``buf``; returns their count (-1: empty copy slot)."""
+    L = 0
+    if w < V:
+        for q in range(offs[w], offs[w + 1]):
+            buf[L] = toks[q]
+            L += 1
+        return L
+    c = w - V
+    if c >= ooffs.shape[1] - 1:
+        return -1
+    for q in range(ooffs[b, c], ooffs[b, c + 1]):
+        buf[L] = otoks[b, q]
+        L += 1
+    return L
 
-    Returns ``kind [n, k]`` int64 (0: the value is 0 (no word, or a word without tokens);
-    1: a one-token vocabulary word, read from the kernel's columns; 2: a word none of
-    whose tokens is in the row's references, worth the same as any such word of its
-    token count ``glen[i, j]``; 3: probed exactly; 4: a copy slot with no word), ``glen``,
-    and the probes ``(pi, pj, seqs [P, kmax], slens [P])``. ``rtok[rptr[i]:rptr[i + 1]]``
-    are the distinct reference tokens of row ``rows[i]``; with ``probe_all`` every word
-    of two tokens or more, and every copy word, is probed (CIDEr-D, whose increment also
-    depends on the idf of tokens outside the references).
-    """
-    n, k = cols.shape
-    K = ooffs.shape[1] - 1
-    kind = np.zeros((n, k), np.int64)
-    glen = np.zeros((n, k), np.int64)
+
+@njit(cache=True)
+def token_kmax(offs, ooffs):
+    """The largest token count of a vocabulary word or copy word."""
     kmax = 1
-    for w in range(V):
+    for w in range(offs.shape[0] - 1):
         kmax = max(kmax, offs[w + 1] - offs[w])
     for b in range(ooffs.shape[0]):
-        for q in range(K):
+        for q in range(ooffs.shape[1] - 1):
             kmax = max(kmax, ooffs[b, q + 1] - ooffs[b, q])
-    cap = 64
-    pi = np.empty(cap, np.int64)
-    pj = np.empty(cap, np.int64)
-    seqs = np.zeros((cap, kmax), np.int64)
-    slens = np.empty(cap, np.int64)
-    np_ = 0
+    return kmax
+
+
+@njit(cache=True)
+def plan_columns(rows, cols, V, offs, toks, ooffs, otoks, nvalid, rptr, rtok, M, kmax):
+    """How to get the lookahead value of each (row, word) pair ``cols[i, j]`` (row ``rows[i]``;
+    a ``cols`` of one row is shared by every row).
+
+    Returns ``kind [n, k]`` int8 (0: the value is 0 (no word, or a word without tokens);
+    1: a one-token vocabulary word, read from the kernel's columns; 2: a word none of
+    whose tokens is in the row's references, worth the same as any such word of its
+    token count ``glen[i, j]``; 3: to probe exactly (a metric may first show it is a kind
+    2); 4: a copy slot with no word) and ``glen [n, k]`` (token counts).
+    ``rtok[rptr[i]:rptr[i + 1]]`` are the distinct reference tokens of row ``rows[i]``.
+    """
+    n = rows.shape[0]
+    k = cols.shape[1]
+    shared = cols.shape[0] == 1
+    kind = np.zeros((n, k), np.int8)
+    glen = np.zeros((n, k), np.int32)
     stamp = np.full(max(M, 1), -1, np.int64)
     buf = np.zeros(kmax, np.int64)
     for i in range(n):
@@ -252,53 +278,150 @@ def plan_columns(rows, cols, V, offs, toks, ooffs, otoks, nvalid, rptr, rtok, M,
             if v < M:
                 stamp[v] = i
         for j in range(k):
-            w = cols[i, j]
+            w = cols[0, j] if shared else cols[i, j]
             if w < 0:
                 continue
-            L = 0
-            if w < V:
-                for q in range(offs[w], offs[w + 1]):
-                    buf[L] = toks[q]
-                    L += 1
-                if L == 1:
-                    kind[i, j] = 1
-                    continue
-            else:
-                c = w - V
-                if c >= K or c >= nvalid[b]:
-                    kind[i, j] = 4
-                    continue
-                for q in range(ooffs[b, c], ooffs[b, c + 1]):
-                    buf[L] = otoks[b, q]
-                    L += 1
+            if w >= V and w - V >= nvalid[b]:
+                kind[i, j] = 4
+                continue
+            L = _word_tokens(w, b, V, offs, toks, ooffs, otoks, buf)
+            if L < 0:
+                kind[i, j] = 4
+                continue
             if L == 0:
                 continue
-            rel = probe_all
-            if not rel:
-                for q in range(L):
-                    v = buf[q]
-                    if v < M and stamp[v] == i:
+            if L == 1 and w < V:
+                kind[i, j] = 1
+                continue
+            glen[i, j] = L
+            kind[i, j] = 2
+            for q in range(L):
+                v = buf[q]
+                if v < M and stamp[v] == i:
+                    kind[i, j] = 3
+                    break
+    return kind, glen
+
+
+@njit(cache=True)
+def ngram_refine(slots, epar, etok, sid, avail, rows, cols, V, offs, toks, ooffs, otoks, N, lo, kind, kmax):
+    """Turn probes (kind 3) into kind 2 where no new n-gram of order ``lo..N`` is a reference
+    n-gram with clip count left (``avail[b, e]``): then no match count changes (ROUGE-N,
+    BLEU). The new n-grams follow the prefix's contexts ``sid[b]`` as the run kernels do."""
+    n, k = kind.shape
+    shared = cols.shape[0] == 1
+    buf = np.zeros(kmax, np.int64)
+    s = np.zeros(N + 1, np.int64)
+    for i in range(n):
+        b = rows[i]
+        for j in range(k):
+            if kind[i, j] != 3:
+                continue
+            w = cols[0, j] if shared else cols[i, j]
+            L = _word_tokens(w, b, V, offs, toks, ooffs, otoks, buf)
+            for m in range(N + 1):
+                s[m] = sid[b, m]
+            rel = False
+            for p in range(L):
+                for m in range(N, 0, -1):
+                    par = -1 if m == 1 else s[m - 1]
+                    if m > 1 and par < 0:
+                        s[m] = -1
+                        continue
+                    e = tfind(slots, epar, etok, b, par, buf[p])
+                    s[m] = e
+                    if e >= 0 and m >= lo and avail[b, e]:
                         rel = True
-                        break
+                if rel:
+                    break
             if not rel:
                 kind[i, j] = 2
-                glen[i, j] = L
+
+
+@njit(cache=True)
+def collect_probes(kind, cols, rows, V, offs, toks, ooffs, otoks, kmax, rptr, rtok, M, mask_fresh):
+    """The probes of a plan (kind 3), one per distinct token sequence of a row.
+
+    With ``mask_fresh`` (ROUGE, BLEU: a token outside the row's references never takes
+    part in a match, so only the count of such tokens matters) tokens that are not in
+    the row's references (``rtok[rptr[i]:rptr[i + 1]]``) are replaced by ``FRESH`` first,
+    so that the many words which differ only there share one probe. Returns ``prow [P]``
+    (state rows), ``seqs [P, kmax]``, ``slens [P]`` and ``pidx [n, k]`` (the probe of
+    each kind-3 entry).
+    """
+    n, k = kind.shape
+    shared = cols.shape[0] == 1
+    cap = 64
+    prow = np.empty(cap, np.int64)
+    seqs = np.zeros((cap, kmax), np.int64)
+    slens = np.empty(cap, np.int64)
+    pidx = np.full((n, k), -1, np.int32)
+    buf = np.zeros(kmax, np.int64)
+    stamp = np.full(max(M, 1), -1, np.int64)
+    P = 0
+    for i in range(n):
+        b = rows[i]
+        if mask_fresh:
+            for q in range(rptr[i], rptr[i + 1]):
+                v = rtok[q]
+                if v < M:
+                    stamp[v] = i
+        seen = Dict.empty(key_type=types.int64, value_type=types.int64)
+        for j in range(k):
+            if kind[i, j] != 3:
                 continue
-            kind[i, j] = 3
-            if np_ == cap:
+            w = cols[0, j] if shared else cols[i, j]
+            L = _word_tokens(w, b, V, offs, toks, ooffs, otoks, buf)
+            h = np.int64(L)
+            for q in range(L):
+                if mask_fresh and not (buf[q] < M and stamp[buf[q]] == i):
+                    buf[q] = FRESH
+                h = h * np.int64(1000003) + buf[q]
+            got = np.int64(-1)
+            if h in seen:
+                got = seen[h]
+            if got >= 0 and slens[got] == L:
+                same = True
+                for q in range(L):
+                    if seqs[got, q] != buf[q]:
+                        same = False
+                        break
+                if same:
+                    pidx[i, j] = got
+                    continue
+            if cap == P:
                 cap *= 2
-                pi2 = np.empty(cap, np.int64)
-                pj2 = np.empty(cap, np.int64)
+                prow2 = np.empty(cap, np.int64)
                 seqs2 = np.zeros((cap, kmax), np.int64)
                 slens2 = np.empty(cap, np.int64)
-                pi2[:np_] = pi[:np_]
-                pj2[:np_] = pj[:np_]
-                seqs2[:np_] = seqs[:np_]
-                slens2[:np_] = slens[:np_]
-                pi, pj, seqs, slens = pi2, pj2, seqs2, slens2
-            pi[np_] = i
-            pj[np_] = j
-            seqs[np_, :L] = buf[:L]
-            slens[np_] = L
-            np_ += 1
-    return kind, glen, pi[:np_].copy(), pj[:np_].copy(), seqs[:np_].copy(), slens[:np_].copy()
+                prow2[:P] = prow[:P]
+                seqs2[:P] = seqs[:P]
+                slens2[:P] = slens[:P]
+                prow, seqs, slens = prow2, seqs2, slens2
+            prow[P] = b
+            seqs[P, :L] = buf[:L]
+            slens[P] = L
+            seen[h] = P
+            pidx[i, j] = P
+            P += 1
+    return prow[:P].copy(), seqs[:P].copy(), slens[:P].copy(), pidx
+
+
+@njit(cache=True)
+def fill_columns(kind, glen, cols, kernel, G, pidx, probed, out):
+    """``out[i, j]`` from a :func:`plan_columns` plan: the kernel's column (kind 1), the shared
+    value of ``glen`` fresh tokens ``G[i, glen]`` (kind 2), its probe ``probed[pidx[i, j]]``
+    (kind 3), left as it is (kind 5), else 0."""
+    n, k = kind.shape
+    shared = cols.shape[0] == 1
+    for i in range(n):
+        for j in range(k):
+            c = kind[i, j]
+            if c == 1:
+                out[i, j] = kernel[i, cols[0, j] if shared else cols[i, j]]
+            elif c == 2:
+                out[i, j] = G[i, glen[i, j]]
+            elif c == 3:
+                out[i, j] = probed[pidx[i, j]]
+            elif c != 5:  # 5: already written by the caller
+                out[i, j] = 0.0
