@@ -296,7 +296,7 @@ class GenerationEngine:
         comps = self.reward.components(hyps, self.lengths[rows], [self.references[r] for r in rows],
                                        [self.oovs[r] for r in rows])
         out = {k: v.cpu().numpy() for k, v in comps.items()}
-        out["_total"] = self.reward._total(comps).cpu().numpy()
+        out["_total"] = self.reward.combine(comps).cpu().numpy()
         return out
 
     def lookahead(self, candidates: object = None, *, invalid: float = float("-inf")) -> torch.Tensor:

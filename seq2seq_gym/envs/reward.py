@@ -88,4 +88,4 @@ def score_batch(reward: Reward, batch: Batch, tokens: torch.Tensor, lengths: tor
     """
     refs = [ex.references for ex in batch.examples]
     comps = reward.components(tokens, lengths, refs, batch.oovs)
-    return {"reward": reward._total(comps), **comps}
+    return {"reward": reward.combine(comps), **comps}

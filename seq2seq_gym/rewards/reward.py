@@ -309,9 +309,10 @@ class Reward:
     def terminal(self, hyps: Any, hyp_lens: Any, references: References, oovs: Any = None) -> torch.Tensor:
         """``[B]`` float64: the reward of each sequence (the weighted sum of :meth:`components`)."""
         comps = self.components(hyps, hyp_lens, references, oovs)
-        return self._total(comps)
+        return self.combine(comps)
 
-    def _total(self, comps: dict[str, torch.Tensor]) -> torch.Tensor:
+    def combine(self, comps: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The reward from the per-component scores of :meth:`components` (their weighted sum)."""
         total = None
         for name, w, _, _ in self.components_:
             x = comps[name] * w
