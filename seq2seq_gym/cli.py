@@ -7,7 +7,8 @@ Subcommands:
 * ``pretrain``  supervised (MLE) training of a generator on a task, then its
   validation score; writes a checkpoint directory with a resumable training
   state and the training curves (``--resume``, ``--max-minutes``);
-* ``evaluate``  decode a split with a checkpoint and score it;
+* ``evaluate``  decode a split with a checkpoint, score it as the reference libraries
+  score the text (the environments' reward definition) and write the outputs;
 * ``demo``      play one episode of an environment and print what happens.
 
 Each subcommand is a function ``_cmd_<name>`` registered in :func:`build_parser`.
@@ -85,34 +86,65 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _evaluate(model, task, split: str, metric_spec: str | None, limit: int | None, batch_size: int,
-              strategy: str, beam_size: int, progress: bool) -> dict[str, Any]:
-    """Decode ``split`` and score it with the task's metric (or ``metric_spec``)."""
+              strategy: str, beam_size: int, progress: bool, output: str | Path | None = None) -> dict[str, Any]:
+    """Decode ``split`` and score it with the task's reward definition (or ``metric_spec``).
+
+    Scores are those of :func:`seq2seq_gym.envs.build_reward` (the environments' reward):
+    the reference library on each decoded text, averaged over the examples; BLEU and
+    CIDEr-D are also given at corpus level as papers report them (sacrebleu
+    ``corpus_bleu``; pycocoevalcap ``Cider`` with document frequencies of this split).
+    With ``output``, one JSON line per example (id, output text, references, scores).
+    """
     import torch
     from tqdm.auto import tqdm
 
-    from seq2seq_gym.data import EOS_ID
-    from seq2seq_gym.rewards import make_reward
+    from seq2seq_gym.envs.reward import build_reward, score_batch
+    from seq2seq_gym.rewards import Bleu, CiderD
 
-    metric = make_reward(metric_spec or task.metric, eos_id=EOS_ID)
+    reward = build_reward(task, metric_spec)
     examples = task.split(split)[: limit or None]
-    total, n, samples = 0.0, 0, []
+    sums: dict[str, float] = {}
+    texts: list[str] = []
+    refs: list[list[str]] = []
+    records: list[dict[str, Any]] = []
     model.eval()
     with torch.no_grad():
         for start in tqdm(range(0, len(examples), batch_size), desc=f"evaluate {split}", disable=not progress):
             batch = task.collate(examples[start : start + batch_size]).to(model.device)
             kw = {"beam_size": beam_size} if strategy == "beam" else {}
             out = model.generate(batch, strategy=strategy, max_len=task.max_target_len + 1, **kw)
-            scores = metric.terminal(out.best().cpu(), None, batch.refs.cpu(), batch.ref_lens.cpu())
-            total += float(scores.sum())
-            n += len(scores)
-            if len(samples) < 3:
-                words = model.decode_text(batch, out.best())
-                samples.extend(
-                    {"id": ex.id, "output": " ".join(w), "reference": " ".join(ex.references[0])}
-                    for ex, w in zip(batch.examples[: 3 - len(samples)], words)
-                )
-    return {"split": split, "metric": getattr(metric, "name", str(metric_spec)), "score": total / max(n, 1),
-            "examples": n, "strategy": strategy, "samples": samples}
+            tokens = out.best().cpu()
+            scores = score_batch(reward, batch, tokens)
+            outs = reward.decode(tokens, None, batch.oovs)
+            for key, v in scores.items():
+                sums[key] = sums.get(key, 0.0) + float(v.sum())
+            for j, ex in enumerate(batch.examples):
+                ex_refs = [" ".join(r) for r in ex.references]
+                texts.append(outs[j])
+                refs.append(ex_refs)
+                records.append({"id": ex.id, "output": outs[j], "references": ex_refs,
+                                "scores": {k: float(v[j]) for k, v in scores.items()}})
+    n = len(records)
+    means = {k: v / max(n, 1) for k, v in sums.items()}
+    corpus: dict[str, float] = {}
+    if n and any(name == "bleu" for name in reward.names):
+        corpus["bleu"] = Bleu().text_corpus_score(texts, refs)
+    if n and any(name == "cider" for name in reward.names):
+        corpus["cider"] = float(CiderD().score(texts, refs).mean())
+    result = {"split": split, "metric": reward.name, "score": means.get("reward", 0.0), "examples": n,
+              "strategy": strategy, "components": {k: v for k, v in means.items() if k != "reward"},
+              "corpus": corpus, "conventions": reward.conventions,
+              "samples": [{"id": r["id"], "output": r["output"], "reference": r["references"][0]} for r in records[:3]]}
+    if output is not None:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+        result["outputs"] = str(path)
+    return result
 
 
 def default_threads() -> int:
@@ -251,14 +283,17 @@ def _task_for_model(source: str, model, task_kwargs: dict[str, Any]):
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    """Decode a split with a saved generator and print the score as JSON."""
+    """Decode a split with a saved generator, score it, write the outputs and print the scores as JSON."""
     from seq2seq_gym.models import Seq2SeqModel
 
     model = Seq2SeqModel.load(args.model, map_location=args.device)
     task = _task_for_model(args.task, model, _parse_kv(args.task_set, "--task-set"))
+    output = Path(args.output) if args.output else Path(args.model) / f"eval-{args.split}-{args.strategy}.jsonl"
     result = _evaluate(model, task, args.split, args.metric, args.limit, args.batch_size, args.strategy,
-                       args.beam_size, not args.no_progress)
+                       args.beam_size, not args.no_progress, output=output)
     print(json.dumps(result, indent=2))
+    print("scores: " + "; ".join(result["conventions"].values()) + f"; outputs in {result['outputs']}",
+          file=sys.stderr)
     return 0
 
 
@@ -343,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam-size", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--limit", type=int, help="score only the first N examples")
+    p.add_argument("--output", help="JSONL file for the decoded outputs and their scores "
+                                    "(default: MODEL/eval-SPLIT-STRATEGY.jsonl)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--task-set", action="append", metavar="KEY=VALUE", help="task argument (repeatable)")
     p.add_argument("--no-progress", action="store_true")

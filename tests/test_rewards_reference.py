@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from seq2seq_gym.rewards import Bleu, CiderD, Rouge, RougeL, RougeLsum
-from seq2seq_gym.rewards.text import Interner, pack, pack_refs, rouge_tokenize
+from seq2seq_gym.rewards.text import Interner, pack, pack_refs, ptb_tokenize, rouge_tokenize
 
 rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer")
 sacrebleu = pytest.importorskip("sacrebleu")
@@ -115,7 +115,8 @@ def test_rouge_matches_rouge_score(pairs, use_stemmer):
         assert np.abs(m.score(hyps, refs).numpy() - want).max() <= TOL
 
 
-def test_rougelsum_matches_rouge_score(shared_data):
+@pytest.mark.parametrize("use_stemmer", [False, True])
+def test_rougelsum_matches_rouge_score(shared_data, use_stemmer):
     """Multi-sentence summaries (newline separated) from SciTLDR abstracts."""
     with open(shared_data / "scitldr" / "test.jsonl", encoding="utf-8") as f:
         sci = [json.loads(line) for line in f]
@@ -125,13 +126,13 @@ def test_rougelsum_matches_rouge_score(shared_data):
         if len(s) >= 5:
             hyps.append("\n".join(s[:3]))
             refs.append(["\n".join(s[1:4]), "\n".join(ex["target"])])
-    scorer = rouge_scorer.RougeScorer(["rougeLsum"])
+    scorer = rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=use_stemmer)
     want = np.array([[getattr(scorer.score_multi(r, h)["rougeLsum"], k) for k in ("precision", "recall", "fmeasure")]
                      for h, r in zip(hyps, refs)])
-    got = RougeLsum().score_prf(hyps, refs)["rougeLsum"]
+    got = RougeLsum(use_stemmer=use_stemmer).score_prf(hyps, refs)["rougeLsum"]
     got = np.stack([got[k].numpy() for k in ("precision", "recall", "fmeasure")], 1)
     diff = float(np.abs(got - want).max())
-    _report(f"rougeLsum ({len(hyps)} multi-sentence pairs)", diff)
+    _report(f"rougeLsum stem={use_stemmer} ({len(hyps)} multi-sentence pairs)", diff)
     assert diff <= TOL
     assert want[:, 2].std() > 0.05  # a meaningful spread of scores, not all zeros
 
@@ -142,7 +143,7 @@ def test_rouge_token_id_layer_equals_text_layer(pairs):
     intern = Interner(start=1)
     h_ids, h_lens = pack([intern(rouge_tokenize(h)) for h in hyps])
     r_ids, r_lens, valid = pack_refs([[intern(rouge_tokenize(s)) for s in r] for r in refs])
-    for m in (Rouge(1), Rouge(2), RougeL()):
+    for m in (Rouge(1, use_stemmer=False), Rouge(2, use_stemmer=False), RougeL(use_stemmer=False)):
         text = m.score(hyps, refs)
         ids = m.terminal(torch.from_numpy(h_ids), torch.from_numpy(h_lens), torch.from_numpy(r_ids),
                          torch.from_numpy(r_lens), ref_mask=torch.from_numpy(valid))
@@ -205,6 +206,52 @@ def test_corpus_bleu_matches_sacrebleu(pairs):
     assert Bleu(lowercase=True).text_corpus_score(h, r, use_effective_order=True) == pytest.approx(want, abs=TOL)
 
 
+def _zero_count_corpora(pairs):
+    """Corpora whose corpus-level n-gram counts are zero for some order (where the
+    smoothing methods differ): (a) 1-2 reference words in reverse order and a filler
+    word (no 4-gram at all); (b) whole references of 6+ words reversed, plus a
+    filler word: unigrams match, higher orders (almost) never."""
+    hyps, refs = pairs
+    rng = random.Random(3)
+    short_h, short_r, rev_h, rev_r = [], [], [], []
+    filler = [w for h in hyps[:300] for w in h.split() if w.isalpha()]
+    for r in refs:
+        words = [w for w in r[0].split() if w.isalpha()]  # one 13a token each
+        if len(words) >= 4 and len(short_h) < 400:  # plus a filler word: unigram precision < 1
+            short_h.append(" ".join([*reversed(words[: rng.randint(1, 2)]), rng.choice(filler)]))
+            short_r.append([r[0]])
+        if len(words) >= 6 and len(rev_h) < 400:
+            rev_h.append(" ".join([*reversed(words), rng.choice(filler)]))
+            rev_r.append([r[0]])
+    return {"short": (short_h, short_r), "reversed": (rev_h, rev_r)}
+
+
+def test_corpus_bleu_smoothing_with_zero_counts_matches_sacrebleu(pairs):
+    """Every smoothing of corpus BLEU where they disagree (issue 9: on the main corpus no
+    count is zero, so exp / floor / none agree and mutants of ``bleu_compute`` survive)."""
+    settings = [("exp", None), ("floor", 0.1), ("floor", 0.3), ("add-k", 1), ("add-k", 2), ("none", None)]
+    for name, (h, r) in _zero_count_corpora(pairs).items():
+        stats = Bleu().score_stats(h, r).sum(0)
+        N = 4
+        correct, total = stats[2: 2 + N], stats[2 + N:]
+        assert (correct == 0).any(), (name, stats)  # the corpus exercises the zero-count branches
+        stream = [[x[0] for x in r]]
+        for eff in (False, True):
+            got_all = {}
+            for method, value in settings:
+                want = sacrebleu.corpus_bleu(h, stream, smooth_method=method, smooth_value=value,
+                                             use_effective_order=eff).score / 100
+                got = Bleu(method, value).corpus_score(h, r, use_effective_order=eff)
+                _report(f"corpus BLEU {method}[{value}] eff={eff} on {name} (totals {total.tolist()})",
+                        abs(got - want))
+                assert got == pytest.approx(want, abs=TOL)
+                got_all[(method, value)] = got
+            # the methods give different numbers here, so a wrong branch cannot pass
+            if name == "reversed":
+                vals = list(got_all.values())
+                assert len({round(v, 9) for v in vals}) >= 5, got_all
+
+
 def test_13a_tokenizer_matches_sacrebleu(pairs):
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
@@ -221,16 +268,79 @@ def test_13a_tokenizer_matches_sacrebleu(pairs):
 
 
 def test_cider_matches_pycocoevalcap(pairs):
+    """``tokenize="none"``: pycocoevalcap's ``Cider`` on the lines as they are."""
     hyps, refs = pairs
     hyps, refs = hyps[:2500], refs[:2500]
     gts = {i: r for i, r in enumerate(refs)}
     res = {i: [h] for i, h in enumerate(hyps)}
     mean, want = cider_mod.Cider().compute_score(gts, res)
-    got = CiderD().score(hyps, refs).numpy()
+    got = CiderD(tokenize="none").score(hyps, refs).numpy()
     diff = float(np.abs(got - np.asarray(want)).max())
     _report(f"CIDEr-D corpus df ({len(hyps)} pairs)", diff)
     assert diff <= TOL
     assert got.mean() == pytest.approx(mean, abs=TOL)
+
+
+def test_cider_default_is_the_ptb_convention(pairs):
+    """The default CIDEr-D is ``Cider`` after pycocoevalcap's PTB tokenization (lowercased,
+    punctuation removed), which changes the scores of this raw text."""
+    hyps, refs = pairs
+    hyps, refs = hyps[:1500], refs[:1500]
+    tok = lambda s: " ".join(ptb_tokenize(s))  # noqa: E731
+    gts = {i: [tok(x) for x in r] for i, r in enumerate(refs)}
+    res = {i: [tok(h)] for i, h in enumerate(hyps)}
+    _, want = cider_mod.Cider().compute_score(gts, res)
+    got = CiderD().score(hyps, refs).numpy()
+    diff = float(np.abs(got - np.asarray(want)).max())
+    _report(f"CIDEr-D on PTB tokens ({len(hyps)} pairs)", diff)
+    assert diff <= TOL
+    raw = CiderD(tokenize="none").score(hyps, refs).numpy()
+    assert np.abs(raw - got).max() > 0.1  # the convention matters on raw text
+
+
+def _java_ptb():
+    import shutil
+
+    ptb = pytest.importorskip("pycocoevalcap.tokenizer.ptbtokenizer")
+    if shutil.which("java") is None:
+        pytest.skip("java is not installed (pycocoevalcap's PTBTokenizer needs it)")
+    return ptb
+
+
+@pytest.mark.slow
+def test_ptb_tokenize_equals_pycocoevalcap_ptbtokenizer_on_captions(shared_data):
+    """Our PTB rewrite against the real Stanford tokenizer (java) on Multi30k English captions."""
+    ptb = _java_ptb()
+    lines = []
+    for name in ("val", "test_2016_flickr", "test_2017_flickr"):
+        with gzip.open(shared_data / "multi30k" / "raw" / f"{name}.en.gz", "rt", encoding="utf-8") as f:
+            lines += f.read().splitlines()
+    caps = {i: [{"caption": line}] for i, line in enumerate(lines)}
+    theirs = ptb.PTBTokenizer().tokenize(caps)
+    bad = [i for i, line in enumerate(lines) if " ".join(ptb_tokenize(line)) != theirs[i][0]]
+    _report(f"PTB tokenization, lines that differ of {len(lines)} captions", len(bad))
+    assert not bad, [(lines[i], theirs[i][0]) for i in bad[:5]]
+
+
+@pytest.mark.slow
+def test_cider_equals_pycocoevalcap_pipeline_with_java_ptb(shared_data):
+    """CiderD().score on raw captions == PTBTokenizer (java) + Cider, as COCO evaluation runs."""
+    ptb = _java_ptb()
+    with gzip.open(shared_data / "multi30k" / "raw" / "test_2016_flickr.en.gz", "rt", encoding="utf-8") as f:
+        en = f.read().splitlines()
+    rng = random.Random(1)
+    filler = " ".join(en[:100]).split()
+    hyps, refs = [], []
+    for i in range(0, 600, 3):
+        hyps.append(_noisy_copy(en[i], rng, filler))
+        refs.append([en[i], en[i + 1], en[i + 2]])
+    tok = ptb.PTBTokenizer()
+    gts = tok.tokenize({i: [{"caption": c} for c in r] for i, r in enumerate(refs)})
+    res = tok.tokenize({i: [{"caption": h}] for i, h in enumerate(hyps)})
+    _, want = cider_mod.Cider().compute_score(gts, res)
+    got = CiderD().score(hyps, refs).numpy()
+    assert np.abs(got - np.asarray(want)).max() <= TOL
+    assert np.std(want) > 0.1
 
 
 def test_cider_fitted_df_on_the_same_refs_equals_corpus_mode(pairs):

@@ -12,6 +12,8 @@ Per-step ``info`` is numeric with the same keys on every step
 (``example_index``, ``length``); the record of a finished episode (text,
 scores, references, return) is ``env.last_episode`` /
 ``venv.last_episodes[i]``.
+:func:`build_reward` is the one reward definition of a task (environments,
+``seq2seq-gym evaluate`` and agents use it).
 
 The classes load lazily so that ``import seq2seq_gym`` does not import torch.
 """
@@ -22,13 +24,24 @@ from typing import Any
 
 from seq2seq_gym.envs.registration import ENV_IDS, register_envs
 
-__all__ = ["ENV_IDS", "GenerationEngine", "SB3VecEnv", "TextGenEnv", "TextGenVectorEnv", "register_envs"]
+__all__ = [
+    "ENV_IDS",
+    "GenerationEngine",
+    "SB3VecEnv",
+    "TextGenEnv",
+    "TextGenVectorEnv",
+    "build_reward",
+    "register_envs",
+    "score_batch",
+]
 
 _LAZY = {
     "TextGenEnv": "seq2seq_gym.envs.text_gen",
     "TextGenVectorEnv": "seq2seq_gym.envs.text_gen",
     "GenerationEngine": "seq2seq_gym.envs.core",
     "SB3VecEnv": "seq2seq_gym.envs.sb3",
+    "build_reward": "seq2seq_gym.envs.reward",
+    "score_batch": "seq2seq_gym.envs.reward",
 }
 
 

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 
 from seq2seq_gym.data import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Example, Task
+from seq2seq_gym.envs.reward import build_reward
 from seq2seq_gym.models import Seq2SeqModel
-from seq2seq_gym.rewards import Metric
+from seq2seq_gym.rewards import Reward, RewardPrefixScorer
 
 INVALID_COPY_MODES = ("raise", "unk")
 REWARD_MODES = ("terminal", "dense")
@@ -63,7 +64,8 @@ class GenerationEngine:
     Args:
         task: the task whose examples and vocabulary the rows use.
         model: the generator (kept in eval mode, run without gradients).
-        metric: the reward metric (:func:`seq2seq_gym.rewards.make_reward`).
+        reward: the task's :class:`~seq2seq_gym.rewards.Reward`
+            (:func:`seq2seq_gym.envs.build_reward`), or a metric spec for it.
         num_rows: ``N``, the number of sequences.
         max_length: number of actions after which a sequence is truncated.
         reward_mode: ``"terminal"`` (the score once, at the end) or ``"dense"``
@@ -77,7 +79,7 @@ class GenerationEngine:
         self,
         task: Task,
         model: Seq2SeqModel,
-        metric: Metric,
+        reward: Reward | object,
         num_rows: int,
         max_length: int,
         reward_mode: str = "terminal",
@@ -96,7 +98,7 @@ class GenerationEngine:
             )
         self.task = task
         self.model = model.eval()
-        self.metric = metric
+        self.reward = build_reward(task, reward)
         self.n = int(num_rows)
         self.max_length = int(max_length)
         self.reward_mode = reward_mode
@@ -117,14 +119,15 @@ class GenerationEngine:
         self.steps = np.zeros(n, dtype=np.int64)  # actions taken (EOS included)
         self.done = np.ones(n, dtype=bool)  # no episode running
         self.returns = np.zeros(n, dtype=np.float64)
-        self.refs: list[tuple[torch.Tensor, torch.Tensor]] = [None] * n  # type: ignore[list-item]
+        self.references: list[list[list[str]]] = [[] for _ in range(n)]  # each row's reference word lists
         self.src_ext: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n
         self.memory = None
         self.state = None
         self.log_probs: torch.Tensor | None = None  # [N, V + K]
         self.features: torch.Tensor | None = None  # [N, D]
-        self.scorer = None
-        self._components = _components(metric)
+        # running reward state (word-level prefix scorer): always in dense mode; in terminal
+        # mode built on the first lookahead() and kept in step from then on
+        self.scorer: RewardPrefixScorer | None = None
 
     # ------------------------------------------------------------------ reset
     @torch.no_grad()
@@ -144,7 +147,6 @@ class GenerationEngine:
         state = self.model.init_state(memory)
         log_probs, features, state = self.model.step(self.model.bos_tokens(len(rows)), state, memory)
         log_probs = log_probs[:, : self.num_actions]  # without copy: drop the batch's -inf copy columns
-        refs, ref_lens = batch.refs.cpu(), batch.ref_lens.cpu()
         full = sorted(rows) == list(range(self.n))
         if self.memory is None and not full:
             raise RuntimeError("the first reset must start every row")
@@ -153,23 +155,21 @@ class GenerationEngine:
             idx = order.to(self.device)
             self.memory, self.state = memory.index_select(idx), state.index_select(idx)
             self.log_probs, self.features = log_probs[idx], features[idx]
-            if self.reward_mode == "dense":
-                self.scorer = self.metric.prefix_scorer(refs[order], ref_lens[order])
         else:
             self.memory = self.memory.replace_rows(rows, memory)
             self.state = self.state.replace_rows(rows, state)  # pads the source width as the memory does
             self.log_probs = self.log_probs.index_copy(0, torch.as_tensor(rows, device=self.device), log_probs)
             self.features = self.features.index_copy(0, torch.as_tensor(rows, device=self.device), features)
-            if self.reward_mode == "dense":
-                self.scorer.reset_rows(torch.as_tensor(rows), refs, ref_lens)
+        if full and (self.reward_mode == "dense" or self.scorer is not None):
+            self.scorer = None  # rebuilt below for all rows
+        if self.scorer is not None:
+            self.scorer.reset_rows(rows, [ex.references for ex in examples], batch.oovs)
         for j, r in enumerate(rows):
             ex = examples[j]
             self.examples[r] = ex
             self.oovs[r] = batch.oovs[j]
             self.n_oovs[r] = len(batch.oovs[j])
-            L = int(ref_lens[j].max())
-            R = int((ref_lens[j] > 0).sum())
-            self.refs[r] = (refs[j, :R, :L].clone(), ref_lens[j, :R].clone())
+            self.references[r] = ex.references
             if batch.src_ext is not None:
                 self.src_ext[r] = batch.src_ext[j, : int(batch.src_lens[j])].cpu().numpy()
         rows_np = np.asarray(rows)
@@ -178,6 +178,16 @@ class GenerationEngine:
         self.steps[rows_np] = 0
         self.done[rows_np] = False
         self.returns[rows_np] = 0.0
+        if self.scorer is None and self.reward_mode == "dense":
+            self._start_scorer()
+
+    def _start_scorer(self) -> RewardPrefixScorer:
+        """The word-level prefix scorer of every row, replaying the tokens written so far."""
+        sc = self.reward.prefix_scorer(self.references, self.oovs, copy_slots=self.copy_slots)
+        for t in range(int(self.lengths.max(initial=0))):
+            sc.append(self.tokens[:, t], self.lengths > t)
+        self.scorer = sc
+        return sc
 
     # ------------------------------------------------------------ validation
     def check_actions(self, actions: object, rows: np.ndarray | None = None) -> np.ndarray:
@@ -259,9 +269,10 @@ class GenerationEngine:
         ended = terminated | truncated
 
         rewards = np.zeros(n, dtype=np.float64)
-        if self.reward_mode == "dense":
-            inc = self.scorer.append(torch.from_numpy(np.where(grow, a, PAD_ID)), torch.from_numpy(grow))
-            rewards += inc.cpu().numpy()
+        if self.scorer is not None:  # EOS ends a scorer row (increment 0)
+            inc = self.scorer.append(np.where(act, a, PAD_ID), act)
+            if self.reward_mode == "dense":
+                rewards += inc
         finished: list[Finished | None] = [None] * n
         if ended.any():
             ended_rows = np.flatnonzero(ended)
@@ -293,18 +304,55 @@ class GenerationEngine:
         return rewards.astype(np.float32), terminated, truncated, finished
 
     def _final_scores(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Scores of the finished ``rows``: the reward and each named component."""
-        hyps = torch.from_numpy(self.tokens[rows, : max(int(self.lengths[rows].max()), 1)].copy())
-        lens = torch.from_numpy(self.lengths[rows].copy())
-        refs, ref_lens = _pad_refs([self.refs[r] for r in rows])
-        out: dict[str, np.ndarray] = {}
-        total = np.zeros(len(rows), dtype=np.float64)
-        for name, weight, metric in self._components:
-            v = metric.terminal(hyps, lens, refs, ref_lens).cpu().numpy().astype(np.float64)
-            out[name] = v
-            total += weight * v
-        out["_total"] = total
+        """Scores of the finished ``rows``: each named component and the reward (``"_total"``)."""
+        hyps = self.tokens[rows, : max(int(self.lengths[rows].max()), 1)]
+        comps = self.reward.components(hyps, self.lengths[rows], [self.references[r] for r in rows],
+                                       [self.oovs[r] for r in rows])
+        out = {k: v.cpu().numpy() for k, v in comps.items()}
+        out["_total"] = self.reward.combine(comps).cpu().numpy()
         return out
+
+    def lookahead(self, candidates: object = None, *, invalid: float = float("-inf")) -> torch.Tensor:
+        """Exact one-step reward increments of the next actions of every row ("true Q" targets).
+
+        ``out[i, a] = score(prefix_i + a) - score(prefix_i)``: the dense reward of taking
+        ``a`` now, in either reward mode (in terminal mode the episode's return is the sum
+        of these along its path). ``</s>`` gets 0, a row whose episode has ended gets 0.
+        An empty copy slot gets ``invalid`` under ``invalid_copy="raise"`` (the
+        environment rejects it) and the value of ``<unk>`` under ``invalid_copy="unk"``
+        (what stepping it emits).
+
+        Args:
+            candidates: None for every action (``[N, V + K]``), or ``[N, k]`` action ids:
+                their increments ``[N, k]``, without a dense ``[N, V]`` array.
+            invalid: the value of actions the environment rejects.
+        Returns float64 on the generator's device.
+        """
+        if self.log_probs is None:
+            raise RuntimeError("call reset() before lookahead()")
+        sc = self.scorer if self.scorer is not None else self._start_scorer()
+        V = self.vocab_size
+        unk = self.invalid_copy == "unk"
+        if candidates is None:
+            out = sc.lookahead(invalid=invalid)
+            if unk and self.copy_slots:
+                empty = np.arange(self.copy_slots)[None, :] >= self.n_oovs[:, None]
+                cols = out[:, V:]
+                cols[torch.from_numpy(empty)] = 0.0
+                cols += torch.from_numpy(empty) * out[:, UNK_ID : UNK_ID + 1]
+        else:
+            cand = np.asarray(candidates.cpu() if isinstance(candidates, torch.Tensor) else candidates)
+            if cand.dtype == bool or not np.issubdtype(cand.dtype, np.integer):
+                raise TypeError(f"candidates must be integer action ids, got dtype {cand.dtype}")
+            if cand.ndim != 2 or cand.shape[0] != self.n:
+                raise ValueError(f"candidates must have shape ({self.n}, k), got {cand.shape}")
+            if cand.size and (cand.min() < 0 or cand.max() >= self.num_actions):
+                raise ValueError(f"candidates must hold action ids in [0, {self.num_actions})")
+            if unk:
+                cand = np.where((cand >= V) & (cand - V >= self.n_oovs[:, None]), UNK_ID, cand)
+            out = sc.lookahead(cand.astype(np.int64), invalid=invalid)
+        out[torch.from_numpy(self.done)] = 0.0
+        return out.to(self.device)
 
     # ---------------------------------------------------------------- queries
     def action_masks(self, top_k: int | None = 50, top_p: float | None = None) -> np.ndarray:
@@ -352,24 +400,3 @@ class GenerationEngine:
         if self.examples[row] is not None and not self.examples[row].is_image:
             attn = attn[: len(self.src_ext[row])]
         return attn
-
-
-def _components(metric: Metric) -> list[tuple[str, float, Metric]]:
-    """``(name, weight, metric)`` of each part of a (mixed) reward."""
-    parts = getattr(metric, "components", None)
-    if parts:
-        return [(getattr(m, "name", str(i)), float(w), m) for i, (m, w) in enumerate(parts)]
-    return [(getattr(metric, "name", "score"), 1.0, metric)]
-
-
-def _pad_refs(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad per-row ``(refs [R_i, L_i], lens [R_i])`` into ``[B, R, L]`` and ``[B, R]``."""
-    R = max(r.shape[0] for r, _ in items)
-    L = max(max(r.shape[1] for r, _ in items), 1)
-    refs = torch.full((len(items), R, L), PAD_ID, dtype=torch.long)
-    lens = torch.zeros((len(items), R), dtype=torch.long)
-    for b, (r, ln) in enumerate(items):
-        refs[b, : r.shape[0], : r.shape[1]] = r
-        lens[b, : ln.shape[0]] = ln
-    return refs, lens
-

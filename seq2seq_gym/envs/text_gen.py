@@ -27,8 +27,9 @@ from seq2seq_gym.envs.core import (
     GenerationEngine,
     check_int,
 )
+from seq2seq_gym.envs.reward import build_reward
 from seq2seq_gym.models import Seq2SeqModel
-from seq2seq_gym.rewards import DocumentFrequency, Metric, make_reward
+from seq2seq_gym.rewards import Metric
 
 OBSERVATION_KINDS = ("box", "dict")
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
@@ -117,34 +118,6 @@ def load_pretrained(task: Task, device: str | torch.device = "cpu") -> Seq2SeqMo
     if getattr(gen, "vocab", None) is not None and gen.vocab != task.vocab:
         return None  # the task was generated with other settings than the shipped generator saw
     return gen
-
-
-def build_reward(task: Task, spec: str | dict | Metric) -> Metric:
-    """The reward metric for ``task``; CIDEr-D in a spec uses document frequencies of the task's training references.
-
-    pycocoevalcap computes CIDEr-D's document frequencies from the references
-    of the set being scored; an environment scores one finished sequence at a
-    time, so (as self-critical training code does) the frequencies come from
-    the training split once and are reused.
-    """
-    if isinstance(spec, str):
-        names = [p.split(":")[0].strip() for p in spec.split(",")]
-    elif isinstance(spec, dict):
-        names = [str(k) for k in spec]
-    else:
-        return make_reward(spec)
-    if not any(n.lower().replace("-", "").replace("_", "") in ("cider", "ciderd") for n in names):
-        return make_reward(spec)
-    df = getattr(task, "_cider_df", None)
-    if df is None:
-        vocab = task.vocab
-        docs = []
-        for ex in task.split("train"):
-            extra: dict[str, int] = {}
-            docs.append([vocab.encode_reference(r, [], extra) for r in ex.references])
-        df = DocumentFrequency.from_ids(docs)
-        object.__setattr__(task, "_cider_df", df)
-    return make_reward(spec, cider_df=df)
 
 
 # ----------------------------------------------------------------------------- argument checks

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from seq2seq_gym.rewards._nb import tfind, tinsert
+from seq2seq_gym.rewards._nb import has_column, put, tfind, tinsert
 
 
 @njit(cache=True)
@@ -294,14 +294,16 @@ def bl_run(st, rows, build, refs, rl, valid_in, toks, lens, N, method, sv, eff, 
 
 
 @njit(cache=True, error_model="numpy")
-def bl_lookahead(st, V, N, method, sv, eff, eos, out):
+def bl_lookahead(st, rows, iptr, iwords, N, method, sv, eff, eos, out):
     """Exact increments: only ids completing a reference n-gram (for some order) with
-    clip count left change a match count; every other id shares one value."""
+    clip count left change a match count; every other id shares one value. Values go to
+    the token's columns (``_nb.put``); ``eos`` is a column index (< 0: none)."""
     slots, epar, etok, nent, emax, _etmp, ehc, rlen, valid, correct, hlen, sid, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     cc = np.zeros((1, N), np.int64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue
@@ -317,7 +319,7 @@ def bl_lookahead(st, V, N, method, sv, eff, eos, out):
                 if epar[b, e] != ctx:
                     continue
                 v = etok[b, e]
-                if v >= V:
+                if not has_column(iptr, v):
                     continue
                 for j in range(1, N + 1):
                     cc[0, j - 1] = correct[b, j - 1]
@@ -327,9 +329,37 @@ def bl_lookahead(st, V, N, method, sv, eff, eos, out):
                     e2 = tfind(slots, epar, etok, b, cj, v)
                     if e2 >= 0 and ehc[b, e2] < emax[b, e2]:
                         cc[0, j - 1] += 1
-                row[v] = bleu_sentence(cc, 0, h1, rl1, N, method, sv, eff) - c0
-        if 0 <= eos < V:
+                put(row, iptr, iwords, v, bleu_sentence(cc, 0, h1, rl1, N, method, sv, eff) - c0)
+        if 0 <= eos < row.shape[0]:
             row[eos] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def bl_probe(st, rows, seqs, slens, N, method, sv, eff, out):
+    """``out[p]`` = score(row ``rows[p]`` + ``seqs[p, :slens[p]]``) - its current score
+    (appended with the run kernel, then the row is restored)."""
+    _slots, _epar, _etok, nent, _emax, _etmp, ehc, _rlen, _valid, correct, hlen, sid, done, cur = st
+    one = np.zeros(1, np.int64)
+    dummy = np.zeros((1, 1), np.float64)
+    nofin = np.zeros((0, 3 + 2 * N), np.float64)
+    refs = np.zeros((1, 1, 1), np.int64)
+    rl = np.zeros((1, 1), np.int64)
+    vd = np.zeros((1, 1), np.bool_)
+    for p in range(rows.shape[0]):
+        b = rows[p]
+        one[0] = b
+        ne = nent[b]
+        ehc0 = ehc[b, :ne].copy()
+        sid0 = sid[b].copy()
+        cor0 = correct[b].copy()
+        h0, d0, c0 = hlen[b], done[b], cur[b]
+        bl_run(st, one, False, refs, rl, vd, seqs[p:p + 1], slens[p:p + 1], N, method, sv, eff, -1, False, dummy,
+               nofin)
+        out[p] = cur[b] - c0
+        ehc[b, :ne] = ehc0
+        sid[b] = sid0
+        correct[b] = cor0
+        hlen[b], done[b], cur[b] = h0, d0, c0
 
 
 @njit(cache=True)

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
-from seq2seq_gym.rewards._nb import slot_of, tfind, tinsert
+from seq2seq_gym.rewards._nb import has_column, put, slot_of, tfind, tinsert
 
 # ------------------------------------------------------------------ df table
 
@@ -136,14 +136,17 @@ def df_children(epar, nent):
 
 
 @njit(cache=True)
-def df_unigram_idf2(dft, didf, logN, V):
-    """Squared idf of the unigram v for v in [0, V)."""
+def df_unigram_idf2(dft, didf, logN, ids):
+    """Squared idf of the unigram ``ids[c]`` for every c (0 where ``ids[c] < 0``)."""
     dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
-    out = np.empty(V, np.float64)
-    for v in range(V):
+    out = np.zeros(ids.shape[0], np.float64)
+    for c in range(ids.shape[0]):
+        v = ids[c]
+        if v < 0:
+            continue
         g = tfind(dslots, dpar, dtok, 0, -1, v)
         w = didf[g] if g >= 0 else logN
-        out[v] = w * w
+        out[c] = w * w
     return out
 
 
@@ -348,24 +351,26 @@ def cd_run(st, dft, didf, logN, ref_gid, rows, build, refs, rl, valid_in, toks, 
 
 
 @njit(cache=True, error_model="numpy")
-def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out):
-    """Exact increments of appending each id v < V.
+def cd_lookahead(st, rows, dft, didf, logN, cptr, clist, ucol, iptr, iwords, n, sigma, eos, out):
+    """Exact increments of appending each id, written to its output columns.
 
     An id whose new n-grams (one per order) are all absent from the row's reference
     and hypothesis n-grams, and whose order >= 2 n-grams have df = 0, only changes the
-    hypothesis norms: order 1 through its unigram idf (``uidf2[v]``), orders >= 2 by
-    log(N)^2. Those ids share a closed form; every other id (children of the current
-    contexts in the row table or in the df table) is re-scored from the state with the
-    arithmetic of an append.
+    hypothesis norms: order 1 through its unigram idf (``ucol[c]``: squared idf of the
+    id of column c), orders >= 2 by log(N)^2. Those ids share a closed form; every other
+    id (children of the current contexts in the row table or in the df table) is
+    re-scored from the state with the arithmetic of an append, and its value written to
+    its columns (``_nb.put``). ``eos`` is a column index (< 0: none).
     """
     (slots, epar, etok, nent, _eord, egid, eidf, erc, ehc, normr, rbig, valid,
      nvalid, nh2, dot, hlen, sid, done, cur) = st
     dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
-    B = out.shape[0]
+    B = rows.shape[0]
     R = rbig.shape[1]
     gr = np.zeros(R, np.float64)
     need = 1
-    for b in range(B):
+    for i in range(B):
+        b = rows[i]
         need = max(need, hlen[b] + 2)
         for r in range(R):
             need = max(need, rbig[b, r] + 1)
@@ -375,8 +380,9 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
     one = np.zeros(1, np.int64)
     cand = np.empty(16, np.int64)
     lw2 = logN * logN
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b] or nvalid[b] == 0:
             row[:] = 0.0
             continue
@@ -411,10 +417,10 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
                 z1 += gr[r] * dot[b, r, 0]
         scale = 10.0 / n / nvalid[b]
         base1 = nh2[b, 0]
-        for v in range(V):
-            nh1 = math.sqrt(base1 + uidf2[v])
+        for c in range(row.shape[0]):
+            nh1 = math.sqrt(base1 + ucol[c])
             t1 = (a1 / nh1 if nh1 != 0 else a1) + z1
-            row[v] = (t1 + rest) * scale - c0
+            row[c] = (t1 + rest) * scale - c0
         # ---- candidates: children of the current contexts in the row table and df table
         nc = 0
         for k in range(1, n + 1):
@@ -422,7 +428,7 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
                 break
             ctx = -1 if k == 1 else sid[b, k - 1]
             for e in range(nent[b]):
-                if epar[b, e] == ctx and etok[b, e] < V:
+                if epar[b, e] == ctx and has_column(iptr, etok[b, e]):
                     if nc == cand.shape[0]:
                         cand = np.concatenate((cand, np.empty(nc, np.int64)))
                     cand[nc] = etok[b, e]
@@ -431,7 +437,7 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
                 g = egid[b, ctx]
                 for ci in range(cptr[g + 1], cptr[g + 2]):
                     v = dtok[0, clist[ci]]
-                    if v < V:
+                    if has_column(iptr, v):
                         if nc == cand.shape[0]:
                             cand = np.concatenate((cand, np.empty(nc, np.int64)))
                         cand[nc] = v
@@ -469,6 +475,189 @@ def cd_lookahead(st, dft, didf, logN, cptr, clist, uidf2, V, n, sigma, eos, out)
                             dots[0, r, k - 1] += (min(new_w, vr) - min(old, vr)) * vr
             one[0] = nvalid[b]
             sc = cider_eval(nh2s, dots, normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, hb1, n, gtab)
-            row[v] = sc - c0
-        if 0 <= eos < V:
+            put(row, iptr, iwords, v, sc - c0)
+        if 0 <= eos < row.shape[0]:
             row[eos] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def cd_probe(st, dft, didf, logN, rows, seqs, slens, n, sigma, out):
+    """``out[p]`` = score(row ``rows[p]`` + ``seqs[p, :slens[p]]``) - its current score.
+
+    The sequence is appended with the run kernel and the row restored: the new table
+    entries are unlinked (newest first, so linear probing stays valid) and the counts,
+    norms, dot products and contexts put back. The row table must have room for
+    ``n * slens[p]`` more entries (the prefix scorer's capacity).
+    """
+    (slots, epar, etok, nent, _eord, _egid, _eidf, _erc, ehc, _normr, _rbig, _valid,
+     _nvalid, nh2, dot, hlen, sid, done, cur) = st
+    one = np.zeros(1, np.int64)
+    dummy = np.zeros((1, 1), np.float64)
+    nofin = np.zeros((0, 1), np.float64)
+    refs = np.zeros((1, 1, 1), np.int64)
+    rl = np.zeros((1, 1), np.int64)
+    vd = np.zeros((1, 1), np.bool_)
+    nogid = np.zeros((0, 1, 1, 1), np.int64)
+    mask = slots.shape[1] - 1
+    for p in range(rows.shape[0]):
+        b = rows[p]
+        one[0] = b
+        ne = nent[b]
+        ehc0 = ehc[b, :ne].copy()
+        nh20 = nh2[b].copy()
+        dot0 = dot[b].copy()
+        sid0 = sid[b].copy()
+        h0, d0, c0 = hlen[b], done[b], cur[b]
+        cd_run(st, dft, didf, logN, nogid, one, False, refs, rl, vd, seqs[p:p + 1], slens[p:p + 1], n, sigma, -1,
+               False, dummy, nofin)
+        out[p] = cur[b] - c0
+        for e in range(nent[b] - 1, ne - 1, -1):
+            i = slot_of(epar[b, e], etok[b, e], mask)
+            while slots[b, i] != e:
+                i = (i + 1) & mask
+            slots[b, i] = -1
+        nent[b] = ne
+        ehc[b, :ne] = ehc0
+        nh2[b] = nh20
+        dot[b] = dot0
+        sid[b] = sid0
+        hlen[b], done[b], cur[b] = h0, d0, c0
+
+
+@njit(cache=True, error_model="numpy")
+def cd_fresh(st, dft, didf, logN, rows, cols, V, offs, toks, ooffs, otoks, kind, n, sigma, out):
+    """Exact increments of appending a word's tokens ``u_1..u_k`` when none of them is in the
+    row table (kind 2 of ``tokens.plan_columns``): the dot products with the references
+    do not change, the hypothesis norms grow by the squared idf of the new n-grams (df
+    from the corpus table, through the context's entries for n-grams that start in the
+    prefix; repeated n-grams counted as tf 2, 3, ...) and the length by k. Entries where
+    a token is in the row table (a hypothesis token) are returned for probing:
+    ``(pi, pj, seqs, slens)``.
+    """
+    (slots, epar, etok, nent, _eord, egid, _eidf, _erc, _ehc, normr, rbig, valid,
+     nvalid, nh2, dot, hlen, sid, done, cur) = st
+    dslots, dpar, dtok, _dnent, _ddf, _dstamp = dft
+    R = rbig.shape[1]
+    nrow, kc = kind.shape
+    shared = cols.shape[0] == 1
+    Kc = ooffs.shape[1] - 1
+    kmax = 1
+    for w in range(V):
+        kmax = max(kmax, offs[w + 1] - offs[w])
+    for b in range(ooffs.shape[0]):
+        for q in range(Kc):
+            kmax = max(kmax, ooffs[b, q + 1] - ooffs[b, q])
+    need = 1
+    for i in range(nrow):
+        b = rows[i]
+        need = max(need, hlen[b] + kmax + 1)
+        for r in range(R):
+            need = max(need, rbig[b, r] + 1)
+    gtab = gauss_table(need, sigma)
+    u = np.zeros(kmax, np.int64)
+    ng = np.zeros((kmax, n), np.int64)  # df entry of the new n-gram (order m) ending at u_p, -2: none
+    nh2s = np.zeros((1, n), np.float64)
+    one = np.zeros(1, np.int64)
+    cap = 16
+    pi = np.empty(cap, np.int64)
+    pj = np.empty(cap, np.int64)
+    seqs = np.zeros((cap, kmax), np.int64)
+    slens = np.empty(cap, np.int64)
+    np_ = 0
+    for i in range(nrow):
+        b = rows[i]
+        for j in range(kc):
+            if kind[i, j] != 2:
+                continue
+            w = cols[0, j] if shared else cols[i, j]
+            L = 0
+            if w < V:
+                for q in range(offs[w], offs[w + 1]):
+                    u[L] = toks[q]
+                    L += 1
+            else:
+                c = w - V
+                for q in range(ooffs[b, c], ooffs[b, c + 1]):
+                    u[L] = otoks[b, q]
+                    L += 1
+            if done[b] or nvalid[b] == 0:
+                out[i, j] = 0.0
+                continue
+            inrow = False
+            for p in range(L):
+                if tfind(slots, epar, etok, b, -1, u[p]) >= 0:
+                    inrow = True
+                    break
+            if inrow:  # a token of the prefix: its n-grams may exist already, probe exactly
+                if np_ == cap:
+                    cap *= 2
+                    pi2 = np.empty(cap, np.int64)
+                    pj2 = np.empty(cap, np.int64)
+                    seqs2 = np.zeros((cap, kmax), np.int64)
+                    slens2 = np.empty(cap, np.int64)
+                    pi2[:np_] = pi[:np_]
+                    pj2[:np_] = pj[:np_]
+                    seqs2[:np_] = seqs[:np_]
+                    slens2[:np_] = slens[:np_]
+                    pi, pj, seqs, slens = pi2, pj2, seqs2, slens2
+                pi[np_] = i
+                pj[np_] = j
+                seqs[np_, :L] = u[:L]
+                slens[np_] = L
+                np_ += 1
+                continue
+            hl = hlen[b]
+            for m in range(1, n + 1):
+                nh2s[0, m - 1] = nh2[b, m - 1]
+            for p in range(L):  # the new n-grams ending at u_p, and their df entries
+                for m in range(1, n + 1):
+                    ng[p, m - 1] = -2
+                    if hl + p + 1 < m:
+                        continue
+                    if p + 1 >= m:  # inside the word: u_{p-m+1..p}
+                        g = tfind(dslots, dpar, dtok, 0, -1, u[p - m + 1])
+                        for q in range(p - m + 2, p + 1):
+                            if g < 0:
+                                break
+                            g = tfind(dslots, dpar, dtok, 0, g, u[q])
+                    else:  # the last m-p-1 prefix tokens, then u_0..u_p
+                        e = sid[b, m - p - 1]
+                        g = egid[b, e] if e >= 0 else -1
+                        for q in range(p + 1):
+                            if g < 0:
+                                break
+                            g = tfind(dslots, dpar, dtok, 0, g, u[q])
+                    ng[p, m - 1] = g
+            for m in range(1, n + 1):
+                for p in range(L):
+                    if ng[p, m - 1] == -2:
+                        continue
+                    # count this n-gram once, at its first occurrence (identical inside the word)
+                    first = True
+                    cnt = 1
+                    for p2 in range(L):
+                        if p2 == p or ng[p2, m - 1] == -2:
+                            continue
+                        if p2 + 1 < m or p + 1 < m:
+                            continue  # an n-gram starting in the prefix is unique (see the docstring)
+                        same = True
+                        for q in range(m):
+                            if u[p - q] != u[p2 - q]:
+                                same = False
+                                break
+                        if same:
+                            cnt += 1
+                            if p2 < p:
+                                first = False
+                    if not first:
+                        continue
+                    g = ng[p, m - 1]
+                    wi = didf[g] if g >= 0 else logN
+                    x = cnt * wi
+                    nh2s[0, m - 1] += x * x
+            one[0] = nvalid[b]
+            hb = hl + L - 1
+            sc = cider_eval(nh2s, dot[b:b + 1], normr[b:b + 1], rbig[b:b + 1], valid[b:b + 1], one, 0, max(hb, 0), n,
+                            gtab)
+            out[i, j] = sc - cur[b]
+    return pi[:np_].copy(), pj[:np_].copy(), seqs[:np_].copy(), slens[:np_].copy()

@@ -158,3 +158,23 @@ def rouge_select3(match, htot, rtot, valid, out):
             out[0] = p
             out[1] = rc
             out[2] = f
+
+
+@njit(cache=True, inline="always")
+def put(row, iptr, iwords, v, val):
+    """Write ``val`` into every output column of token ``v`` (lookahead column maps).
+
+    A column map sends token id ``v < len(iptr) - 1`` to the columns
+    ``iwords[iptr[v]:iptr[v + 1]]`` (the identity map for id-level lookahead, the
+    vocabulary words that tokenize to ``v`` for word-level lookahead); other ids have
+    no column.
+    """
+    if 0 <= v < iptr.shape[0] - 1:
+        for j in range(iptr[v], iptr[v + 1]):
+            row[iwords[j]] = val
+
+
+@njit(cache=True, inline="always")
+def has_column(iptr, v):
+    """Whether token ``v`` has at least one output column."""
+    return 0 <= v < iptr.shape[0] - 1 and iptr[v + 1] > iptr[v]

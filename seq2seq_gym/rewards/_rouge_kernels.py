@@ -9,7 +9,10 @@ and has two kernels:
   writing per-token increments to ``out[i, t]`` if ``record`` and the final
   (precision, recall, F) to ``fin[i]`` if ``fin`` has rows. Batch scoring maps every
   item to one scratch row (``rows = 0``); prefix scorers use one row per sequence.
-- ``*_lookahead(st, V, ..., out)``: the increment of every next id.
+- ``*_lookahead(st, rows, iptr, iwords, ..., out)``: for state row ``rows[i]``, the
+  increment of every next id, written to its output columns of ``out[i]`` (``_nb.put``);
+- ``*_probe(st, rows, seqs, slens, ..., out)``: the increment of appending a short
+  token sequence to a row (appended, then the row is restored).
 
 The per-token code is written inline in the run kernels: calling a numba function
 with many array arguments (or unpacking the state tuple) per token costs more than
@@ -29,7 +32,9 @@ from seq2seq_gym.rewards._nb import (
     U1,
     UALL,
     fmeasure,
+    has_column,
     popcount,
+    put,
     rouge_select,
     rouge_select3,
     slot_of,
@@ -234,16 +239,18 @@ def rn_run(st, rows, build, refs, rl, valid_in, toks, lens, n, measure, eos, rec
 
 
 @njit(cache=True, error_model="numpy")
-def rn_lookahead(st, V, n, measure, eos, out):
+def rn_lookahead(st, rows, iptr, iwords, n, measure, eos, out):
     """Exact increments: appending v adds one hypothesis n-gram, a match for reference r
     iff (context, v) is a reference n-gram with clip count left; every id that does not
-    complete a reference n-gram shares one value."""
+    complete a reference n-gram shares one value. Token v's value goes to its columns
+    (``_nb.put``); ``eos`` is a column index (< 0: none)."""
     _slots, epar, etok, nent, erc, ehc, rtot, valid, match, hlen, sid, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     R = match.shape[2]
     mm = np.zeros(R, np.int64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue
@@ -257,13 +264,13 @@ def rn_lookahead(st, V, n, measure, eos, out):
                 if epar[b, e] != ctx:
                     continue
                 v = etok[b, e]
-                if v >= V:
+                if not has_column(iptr, v):
                     continue
                 hc = ehc[b, e]
                 for r in range(R):
                     mm[r] = match[b, n - 1, r] + (1 if hc < erc[b, e, r] else 0)
-                row[v] = rouge_select(mm, ht, rt, valid[b], measure) - c0
-        if 0 <= eos < V:
+                put(row, iptr, iwords, v, rouge_select(mm, ht, rt, valid[b], measure) - c0)
+        if 0 <= eos < row.shape[0]:
             row[eos] = 0.0
 
 
@@ -404,20 +411,21 @@ def _has_bit_from(emask, b, e, p, L):
 
 
 @njit(cache=True, error_model="numpy")
-def rl_lookahead(st, V, measure, eos, out):
+def rl_lookahead(st, rows, iptr, iwords, measure, eos, out):
     """Exact increments from the last DP row of each reference.
 
     Appending v raises LCS(prefix + v, ref) by one iff v occurs in the reference after
     the position where the current DP row reaches its maximum; otherwise the LCS is
-    unchanged. Cost O(L * R) per row plus the O(V) fill.
+    unchanged. Cost O(L * R) per row plus the O(columns) fill.
     """
     slots, epar, etok, _nent, emask, bits, lcs, rlen, valid, hlen, rtok, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     R = rlen.shape[1]
     pstart = np.zeros(R, np.int64)
     mm = np.zeros(R, np.int64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue
@@ -429,7 +437,7 @@ def rl_lookahead(st, V, measure, eos, out):
         for r in range(R):
             for j in range(pstart[r], rlen[b, r]):
                 v = rtok[b, r, j]
-                if v >= V:
+                if not has_column(iptr, v):
                     continue
                 for r2 in range(R):
                     inc = 0
@@ -438,8 +446,8 @@ def rl_lookahead(st, V, measure, eos, out):
                         if e2 >= 0 and _has_bit_from(emask, b, e2, pstart[r2], rlen[b, r2]):
                             inc = 1
                     mm[r2] = lcs[b, r2] + inc
-                row[v] = rouge_select(mm, h1, rlen[b], valid[b], measure) - c0
-        if 0 <= eos < V:
+                put(row, iptr, iwords, v, rouge_select(mm, h1, rlen[b], valid[b], measure) - c0)
+        if 0 <= eos < row.shape[0]:
             row[eos] = 0.0
 
 
@@ -637,15 +645,16 @@ def ls_run(st, rows, build, refs_in, rl, valid_in, toks, lens, sep, measure, eos
 
 
 @njit(cache=True)
-def ls_lookahead(st, V, sep, measure, eos, out):
-    """Re-scores prefix + v for every distinct reference token v (< V) and once for a
+def ls_lookahead(st, rows, iptr, iwords, sep, measure, eos, out):
+    """Re-scores prefix + v for every distinct reference token v and once for a
     token matching no reference (shared by every other id); separator and EOS give 0."""
     refs, rlen, valid, hist, hlen, done, cur = st
-    B = out.shape[0]
+    B = rows.shape[0]
     R = rlen.shape[1]
     prf = np.zeros(3, np.float64)
-    for b in range(B):
-        row = out[b]
+    for i in range(B):
+        b = rows[i]
+        row = out[i]
         if done[b]:
             row[:] = 0.0
             continue
@@ -659,12 +668,85 @@ def ls_lookahead(st, V, sep, measure, eos, out):
         for r in range(R):
             for j in range(rlen[b, r]):
                 v = refs[b, r, j]
-                if v >= V or v == sep:
+                if not has_column(iptr, v) or v == sep:
                     continue
                 buf[n] = v
                 lsum_score(buf, n + 1, refs[b], rlen[b], valid[b], sep, prf)
-                row[v] = (prf[2] if measure == 0 else prf[measure - 1]) - c0
-        if 0 <= sep < V:
-            row[sep] = 0.0
-        if 0 <= eos < V:
+                put(row, iptr, iwords, v, (prf[2] if measure == 0 else prf[measure - 1]) - c0)
+        put(row, iptr, iwords, sep, 0.0)
+        if 0 <= eos < row.shape[0]:
             row[eos] = 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Probes: the exact increment of appending a short token sequence to a row, computed by
+# appending it (the run kernel) and restoring the row's state afterwards. Used for the
+# lookahead of words that tokenize to several metric tokens.
+# --------------------------------------------------------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def rn_probe(st, rows, seqs, slens, n, measure, out):
+    """``out[p]`` = score(row ``rows[p]`` + ``seqs[p, :slens[p]]``) - its current score."""
+    _slots, _epar, _etok, nent, _erc, ehc, _rtot, _valid, match, hlen, sid, done, cur = st
+    one = np.zeros(1, np.int64)
+    dummy = np.zeros((1, 1), np.float64)
+    nofin = np.zeros((0, 3 * n), np.float64)
+    refs = np.zeros((1, 1, 1), np.int64)
+    rl = np.zeros((1, 1), np.int64)
+    vd = np.zeros((1, 1), np.bool_)
+    for p in range(rows.shape[0]):
+        b = rows[p]
+        one[0] = b
+        ne = nent[b]
+        ehc0 = ehc[b, :ne].copy()
+        sid0 = sid[b].copy()
+        match0 = match[b].copy()
+        h0, d0, c0 = hlen[b], done[b], cur[b]
+        rn_run(st, one, False, refs, rl, vd, seqs[p:p + 1], slens[p:p + 1], n, measure, -1, False, dummy, nofin)
+        out[p] = cur[b] - c0
+        ehc[b, :ne] = ehc0
+        sid[b] = sid0
+        match[b] = match0
+        hlen[b], done[b], cur[b] = h0, d0, c0
+
+
+@njit(cache=True, error_model="numpy")
+def rl_probe(st, rows, seqs, slens, measure, out):
+    """As :func:`rn_probe`, for ROUGE-L."""
+    _slots, _epar, _etok, _nent, _emask, bits, lcs, _rlen, _valid, hlen, _rtok, done, cur = st
+    one = np.zeros(1, np.int64)
+    dummy = np.zeros((1, 1), np.float64)
+    nofin = np.zeros((0, 3), np.float64)
+    refs = np.zeros((1, 1, 1), np.int64)
+    rl = np.zeros((1, 1), np.int64)
+    vd = np.zeros((1, 1), np.bool_)
+    for p in range(rows.shape[0]):
+        b = rows[p]
+        one[0] = b
+        bits0 = bits[b].copy()
+        lcs0 = lcs[b].copy()
+        h0, d0, c0 = hlen[b], done[b], cur[b]
+        rl_run(st, one, False, refs, rl, vd, seqs[p:p + 1], slens[p:p + 1], measure, -1, False, dummy, nofin)
+        out[p] = cur[b] - c0
+        bits[b] = bits0
+        lcs[b] = lcs0
+        hlen[b], done[b], cur[b] = h0, d0, c0
+
+
+@njit(cache=True, error_model="numpy")
+def ls_probe(st, rows, seqs, slens, sep, measure, out):
+    """As :func:`rn_probe`, for ROUGE-Lsum (the history must have room for the probe)."""
+    _refs, _rlen, _valid, _hist, hlen, done, cur = st
+    one = np.zeros(1, np.int64)
+    dummy = np.zeros((1, 1), np.float64)
+    nofin = np.zeros((0, 3), np.float64)
+    refs = np.zeros((1, 1, 1), np.int64)
+    rl = np.zeros((1, 1), np.int64)
+    vd = np.zeros((1, 1), np.bool_)
+    for p in range(rows.shape[0]):
+        b = rows[p]
+        one[0] = b
+        h0, d0, c0 = hlen[b], done[b], cur[b]
+        ls_run(st, one, False, refs, rl, vd, seqs[p:p + 1], slens[p:p + 1], sep, measure, -1, False, dummy, nofin)
+        out[p] = cur[b] - c0
+        hlen[b], done[b], cur[b] = h0, d0, c0

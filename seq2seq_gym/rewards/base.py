@@ -46,6 +46,49 @@ from seq2seq_gym.rewards._inputs import (
 _MEASURES = {"f": 0, "p": 1, "r": 2}
 
 
+class ColumnMap:
+    """Where ``lookahead`` writes the increment of each token id.
+
+    Token ``v`` goes to the output columns ``iwords[iptr[v]:iptr[v + 1]]`` (ids at or
+    beyond ``len(iptr) - 1`` have no column); ``single[c]`` is the token of column ``c``
+    (-1 if none). The id-level API uses the identity map of ``vocab_size`` columns; the
+    word-level :class:`~seq2seq_gym.rewards.reward.Reward` maps each metric token to the
+    vocabulary words that tokenize to exactly that token.
+
+    Args:
+        iptr: ``[M + 1]`` int64 offsets.
+        iwords: ``[iptr[-1]]`` int64 column indices.
+        single: ``[W]`` int64 token of each column, -1 for none.
+    """
+
+    __slots__ = ("__weakref__", "_cache", "iptr", "iwords", "single")
+
+    def __init__(self, iptr: np.ndarray, iwords: np.ndarray, single: np.ndarray) -> None:
+        self.iptr = np.ascontiguousarray(iptr, np.int64)
+        self.iwords = np.ascontiguousarray(iwords, np.int64)
+        self.single = np.ascontiguousarray(single, np.int64)
+        self._cache: dict = {}
+
+    @property
+    def width(self) -> int:
+        return int(self.single.shape[0])
+
+    @classmethod
+    def identity(cls, width: int) -> ColumnMap:
+        """Column v for token v < width (cached)."""
+        cm = _IDENTITY.get(width)
+        if cm is None:
+            ar = np.arange(width, dtype=np.int64)
+            cm = cls(np.arange(width + 1, dtype=np.int64), ar, ar)
+            if len(_IDENTITY) > 8:
+                _IDENTITY.clear()
+            _IDENTITY[width] = cm
+        return cm
+
+
+_IDENTITY: dict[int, ColumnMap] = {}
+
+
 class _State:
     """Kernel state of a batch of rows: ``st`` (tuple of arrays) and metric extras."""
 
@@ -99,6 +142,17 @@ class Metric(abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
+    @property
+    def text_tokenizer(self) -> str:
+        """Name (in :data:`seq2seq_gym.rewards.text.TEXT_TOKENIZERS`) of the tokenizer this
+        metric applies to text: the reference library's."""
+        return "whitespace"
+
+    @property
+    def convention(self) -> str:
+        """One line saying what is computed, on which tokens, on which scale."""
+        return f"{self.name} on whitespace tokens"
+
     # ------------------------------------------------------------ token-id layer
 
     def _inputs(self, hyps: Any, hyp_lens: Any, refs: Any, ref_lens: Any, ref_mask: Any, *,
@@ -146,7 +200,7 @@ class Metric(abc.ABC):
         if T:
             self._feed(state, np.arange(B, dtype=np.int64), h.ids, h.lens, False, np.zeros((B, 1)))
         out = np.empty((B, V), np.float64)
-        self._lookahead(state, V, out)
+        self._lookahead(state, ColumnMap.identity(V), out, np.arange(B, dtype=np.int64))
         return to_tensor(out, h.device)
 
     def prefix_scorer(self, refs: Any, ref_lens: Any = None, *, ref_mask: Any = None) -> PrefixScorer:
@@ -192,8 +246,21 @@ class Metric(abc.ABC):
         """Run kernel: see ``_rouge_kernels``."""
 
     @abc.abstractmethod
-    def _lookahead(self, state: _State, V: int, out: np.ndarray) -> None:
-        """Fill ``out [B, V]`` with the one-step increments."""
+    def _lookahead(self, state: _State, cmap: ColumnMap, out: np.ndarray, rows: np.ndarray) -> None:
+        """Fill ``out[i]`` (``[len(rows), cmap.width]``) with the one-step increments of state
+        row ``rows[i]`` (through ``cmap``)."""
+
+    def _refine_lookahead(self, state: _State, rows: np.ndarray, cols: np.ndarray, V: int, offs: np.ndarray,  # noqa: B027
+                          toks: np.ndarray, ooffs: np.ndarray, otoks: np.ndarray, kind: np.ndarray, kmax: int,
+                          out: np.ndarray) -> None:
+        """Word-level lookahead hook (see :func:`seq2seq_gym.rewards.tokens.plan_columns`):
+        turn probes (kind 3) that cannot change a match into kind 2, or write values of
+        kind 2 itself into ``out`` and mark them kind 5. Default: nothing."""
+
+    @abc.abstractmethod
+    def _probe(self, state: _State, rows: np.ndarray, seqs: np.ndarray, slens: np.ndarray, out: np.ndarray) -> None:
+        """``out[p]``: exact increment of appending ``seqs[p, :slens[p]]`` to row ``rows[p]``
+        (the state is left as it was; the state must have room for the tokens)."""
 
     def _batch(self, hyps: np.ndarray, hlens: np.ndarray, refs: np.ndarray, rlens: np.ndarray,
                valid: np.ndarray, record: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -356,8 +423,48 @@ class PrefixScorer:
         """``[B, vocab_size]`` float64: exact increment of appending each id to each row."""
         V = check_vocab_size(vocab_size)
         out = np.empty((self.batch_size, V), np.float64)
-        self.metric._lookahead(self._state, V, out)
+        self.metric._lookahead(self._state, ColumnMap.identity(V), out, np.arange(self.batch_size, dtype=np.int64))
         return self._t(out)
+
+    def _extend(self, toks: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """Append ``toks[i, :lens[i]]`` (int64, validated) to row i; ``[B]`` summed increments."""
+        B = self.batch_size
+        live = (lens > 0) & ~self.metric._done(self._state)
+        if live.any():
+            self._ensure_room(int(lens.max()))
+            rows = np.nonzero(live)[0]
+            for i in rows:
+                n = int(lens[i])
+                self._hist[i, self._hlen[i]: self._hlen[i] + n] = toks[i, :n]
+            self._hlen[rows] += lens[rows]
+        k = max(toks.shape[1], 1)
+        inc = np.zeros((B, k), np.float64)
+        self.metric._run(self._state, np.arange(B, dtype=np.int64), False, *_NO_REFS, np.ascontiguousarray(toks),
+                         np.ascontiguousarray(lens, np.int64), self.metric._eos, True, inc,
+                         np.zeros((0, self.metric._fin_cols)))
+        return inc.sum(axis=1)
+
+    def _ensure_room(self, extra: int) -> None:
+        """Make the state hold ``extra`` more tokens per row (for probes)."""
+        need = int(self._hlen.max(initial=0)) + int(extra)
+        if need > self._hist.shape[1]:
+            newT = self._hist.shape[1]
+            while newT < need:
+                newT *= 2
+            hist = np.zeros((self.batch_size, newT), np.int64)
+            hist[:, : self._hist.shape[1]] = self._hist
+            self._hist = hist
+            if self.metric._needs_T:
+                self._state = self._rebuild_state()
+
+    def _probe(self, rows: np.ndarray, seqs: np.ndarray, slens: np.ndarray) -> np.ndarray:
+        """``[P]`` exact increments of appending ``seqs[p, :slens[p]]`` to row ``rows[p]``."""
+        out = np.zeros(rows.shape[0], np.float64)
+        if rows.shape[0]:
+            self._ensure_room(int(slens.max()))
+            self.metric._probe(self._state, np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(seqs, np.int64),
+                               np.ascontiguousarray(slens, np.int64), out)
+        return out
 
     def reset_rows(self, idx: Any, refs: Any, ref_lens: Any = None, *, ref_mask: Any = None) -> None:
         """Start new (empty) sequences in rows ``idx`` with new references.

@@ -21,7 +21,15 @@ from seq2seq_gym.rewards import _bleu_kernels as K
 from seq2seq_gym.rewards._inputs import Refs
 from seq2seq_gym.rewards._nb import table_capacity
 from seq2seq_gym.rewards.base import Metric, _State
-from seq2seq_gym.rewards.text import Interner, bleu_tokens, check_hypotheses, normalize_references, pack, pack_refs
+from seq2seq_gym.rewards.text import (
+    TEXT_TOKENIZERS,
+    Interner,
+    check_hypotheses,
+    normalize_references,
+    pack,
+    pack_refs,
+)
+from seq2seq_gym.rewards.tokens import ngram_refine
 
 #: smoothing method -> (kernel code, default smooth_value) as sacrebleu's SMOOTH_DEFAULTS
 SMOOTH_METHODS: dict[str, tuple[int, float]] = {"none": (0, 0.0), "floor": (1, 0.1), "add-k": (2, 1.0), "exp": (3, 0.0)}
@@ -40,14 +48,20 @@ class Bleu(Metric):
         max_ngram_order: N (default 4).
         effective_order: drop orders without any n-gram from the mean (sacrebleu's
             ``use_effective_order``; default True as in ``sentence_bleu``).
-        lowercase: text layer only: lowercase before tokenizing.
+        lowercase: lowercase before tokenizing (sacrebleu's ``lowercase``; text layer and
+            word-level :class:`~seq2seq_gym.rewards.reward.Reward`).
+        tokenize: ``"13a"`` (default, sacrebleu's default tokenizer) or ``"none"``
+            (whitespace split, sacrebleu's ``tokenize="none"``).
         pad_id, eos_id: see :class:`~seq2seq_gym.rewards.base.Metric`.
     """
 
     def __init__(self, smooth_method: str = "exp", smooth_value: float | None = None, max_ngram_order: int = 4,
-                 effective_order: bool = True, *, lowercase: bool = False, pad_id: int = 0,
+                 effective_order: bool = True, *, lowercase: bool = False, tokenize: str = "13a", pad_id: int = 0,
                  eos_id: int | None = None) -> None:
         super().__init__(pad_id=pad_id, eos_id=eos_id)
+        if tokenize not in ("13a", "none"):
+            raise ValueError(f"tokenize must be '13a' or 'none', got {tokenize!r}")
+        self.tokenize = tokenize
         if smooth_method not in SMOOTH_METHODS:
             raise ValueError(f"smooth_method must be one of {sorted(SMOOTH_METHODS)}, got {smooth_method!r}")
         if isinstance(max_ngram_order, bool) or not isinstance(max_ngram_order, (int, np.integer)) \
@@ -63,6 +77,17 @@ class Bleu(Metric):
         self.lowercase = bool(lowercase)
         self._code = code
         self.name = "bleu"
+
+    @property
+    def text_tokenizer(self) -> str:  # type: ignore[override]
+        base = "13a" if self.tokenize == "13a" else "whitespace"
+        return f"{base}-lower" if self.lowercase else base
+
+    @property
+    def convention(self) -> str:  # type: ignore[override]
+        value = "" if self.smooth_method in ("exp", "none") else f", smooth_value={self.smooth_value:g}"
+        return (f"bleu: sacrebleu sentence_bleu(tokenize='{self.tokenize}', smooth_method='{self.smooth_method}'"
+                f"{value}, lowercase={self.lowercase}, use_effective_order={self.effective_order}) / 100 on the text")
 
     @property
     def _args(self) -> tuple:
@@ -81,8 +106,16 @@ class Bleu(Metric):
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         K.bl_run(state.st, rows, build, refs, rlens, valid, toks, lens, *self._args, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
-        K.bl_lookahead(state.st, V, *self._args, self._eos, out)
+    def _lookahead(self, state, cmap, out, rows):
+        K.bl_lookahead(state.st, rows, cmap.iptr, cmap.iwords, *self._args, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.bl_probe(state.st, rows, seqs, slens, *self._args, out)
+
+    def _refine_lookahead(self, state, rows, cols, V, offs, toks, ooffs, otoks, kind, kmax, out):
+        slots, epar, etok, _nent, emax, _etmp, ehc, _rlen, _valid, _correct, _hlen, sid, _done, _cur = state.st
+        ngram_refine(slots, epar, etok, sid, ehc < emax, rows, cols, V, offs, toks, ooffs, otoks,
+                     self.max_ngram_order, 1, kind, kmax)
 
     @staticmethod
     def _stats(fin: np.ndarray) -> np.ndarray:
@@ -121,7 +154,8 @@ class Bleu(Metric):
         hyps = check_hypotheses(hypotheses)
         refs = normalize_references(references, len(hyps))
         intern = Interner(start=1)
-        tok = lambda s: intern(bleu_tokens(s, self.lowercase))  # noqa: E731
+        fn = TEXT_TOKENIZERS[self.text_tokenizer]
+        tok = lambda s: intern(fn(s))  # noqa: E731
         h_ids, h_lens = pack([tok(h) for h in hyps])
         r_ids, r_lens, valid = pack_refs([[None if s is None else tok(s) for s in r] for r in refs])
         return h_ids, h_lens, r_ids, r_lens, valid

@@ -25,7 +25,10 @@ class MixedReward:
     """sum_i w_i * metric_i, in every mode of :class:`~seq2seq_gym.rewards.base.Metric`.
 
     Args:
-        components: ``(metric, weight)`` pairs (at least one).
+        components: ``(metric, weight)`` pairs (at least one). Each metric appears once
+            (its name is the key of its score, e.g. in an environment's
+            ``info["scores"]``: give one metric a weight instead of repeating it), and
+            at least one weight is non-zero (else the reward is constant 0).
     """
 
     def __init__(self, components: Sequence[tuple[Metric, float]]) -> None:
@@ -39,6 +42,16 @@ class MixedReward:
             if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) or not np.isfinite(w):
                 raise ValueError(f"components[{i}] has a non-numeric or non-finite weight {w!r}")
         self.components = [(m, float(w)) for m, w in comps]
+        seen: dict[str, int] = {}
+        for i, (m, _) in enumerate(self.components):
+            if m.name in seen:
+                raise ValueError(
+                    f"metric {m.name!r} appears twice in the reward (components {seen[m.name]} and {i}); "
+                    f"give it once with the summed weight, e.g. '{m.name}:2'")
+            seen[m.name] = i
+        if all(w == 0 for _, w in self.components):
+            raise ValueError(f"every weight of the reward {[(m.name, w) for m, w in self.components]} is 0, so the "
+                             "reward would always be 0; give at least one metric a non-zero weight")
         self.name = ",".join(f"{m.name}:{w:g}" for m, w in self.components)
 
     def __repr__(self) -> str:

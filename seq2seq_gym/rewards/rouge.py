@@ -29,6 +29,7 @@ from seq2seq_gym.rewards.text import (
     rouge_sentences,
     rouge_tokenize,
 )
+from seq2seq_gym.rewards.tokens import ngram_refine
 
 
 def _measure_code(measure: str) -> int:
@@ -40,7 +41,7 @@ def _measure_code(measure: str) -> int:
 class _RougeBase(Metric):
     """Shared text layer of the ROUGE metrics (rouge-score tokenization)."""
 
-    def __init__(self, measure: str = "f", *, use_stemmer: bool = False, pad_id: int = 0,
+    def __init__(self, measure: str = "f", *, use_stemmer: bool = True, pad_id: int = 0,
                  eos_id: int | None = None) -> None:
         super().__init__(pad_id=pad_id, eos_id=eos_id)
         self.measure = measure
@@ -49,6 +50,18 @@ class _RougeBase(Metric):
 
     def _suffix(self) -> str:
         return "" if self.measure == "f" else f"_{self.measure}"
+
+    @property
+    def text_tokenizer(self) -> str:  # type: ignore[override]
+        return "rouge-stem" if self.use_stemmer else "rouge"
+
+    @property
+    def convention(self) -> str:  # type: ignore[override]
+        kind = self.name.split("_")[0]
+        field = {"f": "fmeasure", "p": "precision", "r": "recall"}[self.measure]
+        return (f"{self.name}: rouge-score RougeScorer(['{kind}'], use_stemmer={self.use_stemmer}).score_multi "
+                f"{field} on the text (lowercased, runs of non-[a-z0-9] as spaces"
+                f"{', Porter stemmer' if self.use_stemmer else ''}), 0-1")
 
     def _text_ids(self, hypotheses: Any, references: Any):
         hyps = check_hypotheses(hypotheses)
@@ -107,11 +120,14 @@ class Rouge(_RougeBase):
     Args:
         n: n-gram order (>= 1).
         measure: ``"f"`` (default), ``"p"`` or ``"r"``.
-        use_stemmer: text layer only: Porter-stem as rouge-score's ``use_stemmer``.
+        use_stemmer: Porter-stem tokens as rouge-score's ``use_stemmer`` (default True, the
+            convention of summarization papers); applies to the text layer and to the
+            word-level :class:`~seq2seq_gym.rewards.reward.Reward` (the id layer scores the
+            ids it is given).
         pad_id, eos_id: see :class:`~seq2seq_gym.rewards.base.Metric`.
     """
 
-    def __init__(self, n: int = 1, measure: str = "f", *, use_stemmer: bool = False, pad_id: int = 0,
+    def __init__(self, n: int = 1, measure: str = "f", *, use_stemmer: bool = True, pad_id: int = 0,
                  eos_id: int | None = None) -> None:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -132,8 +148,18 @@ class Rouge(_RougeBase):
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         K.rn_run(state.st, rows, build, refs, rlens, valid, toks, lens, self.n, self._m, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
-        K.rn_lookahead(state.st, V, self.n, self._m, self._eos, out)
+    def _lookahead(self, state, cmap, out, rows):
+        K.rn_lookahead(state.st, rows, cmap.iptr, cmap.iwords, self.n, self._m, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.rn_probe(state.st, rows, seqs, slens, self.n, self._m, out)
+
+    def _refine_lookahead(self, state, rows, cols, V, offs, toks, ooffs, otoks, kind, kmax, out):
+        slots, epar, etok, _nent, erc, ehc, *_ = state.st
+        sid = state.st[10]
+        avail = (ehc[:, :, None] < erc).any(axis=2)  # clip count left for some reference
+        ngram_refine(slots, epar, etok, sid, avail, rows, cols, V, offs, toks, ooffs, otoks, self.n, self.n, kind,
+                     kmax)
 
 
 class RougeL(_RougeBase):
@@ -147,11 +173,11 @@ class RougeL(_RougeBase):
 
     Args:
         measure: ``"f"`` (default), ``"p"`` or ``"r"``.
-        use_stemmer: text layer only, as rouge-score.
+        use_stemmer: Porter stemming as rouge-score (default True), see :class:`Rouge`.
         pad_id, eos_id: see :class:`~seq2seq_gym.rewards.base.Metric`.
     """
 
-    def __init__(self, measure: str = "f", *, use_stemmer: bool = False, pad_id: int = 0,
+    def __init__(self, measure: str = "f", *, use_stemmer: bool = True, pad_id: int = 0,
                  eos_id: int | None = None) -> None:
         super().__init__(measure, use_stemmer=use_stemmer, pad_id=pad_id, eos_id=eos_id)
         self.name = f"rougeL{self._suffix()}"
@@ -162,8 +188,11 @@ class RougeL(_RougeBase):
     def _run(self, state, rows, build, refs, rlens, valid, toks, lens, eos, record, out, fin):
         K.rl_run(state.st, rows, build, refs, rlens, valid, toks, lens, self._m, eos, record, out, fin)
 
-    def _lookahead(self, state, V, out):
-        K.rl_lookahead(state.st, V, self._m, self._eos, out)
+    def _lookahead(self, state, cmap, out, rows):
+        K.rl_lookahead(state.st, rows, cmap.iptr, cmap.iwords, self._m, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.rl_probe(state.st, rows, seqs, slens, self._m, out)
 
 
 class RougeLsum(_RougeBase):
@@ -179,13 +208,13 @@ class RougeLsum(_RougeBase):
     Args:
         sep_id: sentence separator id on the token-id layer (None: one sentence).
         measure: ``"f"`` (default), ``"p"`` or ``"r"``.
-        use_stemmer: text layer only, as rouge-score.
+        use_stemmer: Porter stemming as rouge-score (default True), see :class:`Rouge`.
         pad_id, eos_id: see :class:`~seq2seq_gym.rewards.base.Metric`.
     """
 
     _needs_T = True
 
-    def __init__(self, sep_id: int | None = None, measure: str = "f", *, use_stemmer: bool = False,
+    def __init__(self, sep_id: int | None = None, measure: str = "f", *, use_stemmer: bool = True,
                  pad_id: int = 0, eos_id: int | None = None) -> None:
         super().__init__(measure, use_stemmer=use_stemmer, pad_id=pad_id, eos_id=eos_id)
         self.sep_id = check_token_id(sep_id, "sep_id")
@@ -226,5 +255,8 @@ class RougeLsum(_RougeBase):
         _, _, fin = RougeLsum(0, self.measure)._batch(h, hl, r, rl, valid, record=False)
         return fin[:, self._score_col].copy(), fin
 
-    def _lookahead(self, state, V, out):
-        K.ls_lookahead(state.st, V, self._sep, self._m, self._eos, out)
+    def _lookahead(self, state, cmap, out, rows):
+        K.ls_lookahead(state.st, rows, cmap.iptr, cmap.iwords, self._sep, self._m, self._eos, out)
+
+    def _probe(self, state, rows, seqs, slens, out):
+        K.ls_probe(state.st, rows, seqs, slens, self._sep, self._m, out)
