@@ -2,7 +2,7 @@
 
 For the same tokens: the environment's episode score == the reward of the generate()
 output (score_batch) == the engine's lookahead increments summed along the path == the
-reference library on info["text"]; on real text (AESLC, SciTLDR, Multi30k) for ROUGE,
+reference library on the episode record's text (env.last_episode["text"]); on real text (AESLC, SciTLDR, Multi30k) for ROUGE,
 BLEU and CIDEr-D, in both reward modes. Also: lookahead masks what the environment
 rejects, the captioning env's CIDEr-D (training df) by value against pycocoevalcap,
 the README's shipped-generator scores, and ``seq2seq-gym evaluate`` against rouge-score
@@ -53,7 +53,7 @@ def corpora(shared_data):
 
 
 def _play(env, example, actions):
-    """One episode with the given actions; returns (info, rewards, lookahead at the taken
+    """One episode with the given actions; returns (the episode record, rewards, lookahead at the taken
     action (dense form), the same from the candidate form)."""
     env.reset(options={"example": example})
     rewards, la_dense, la_cand = [], [], []
@@ -66,7 +66,7 @@ def _play(env, example, actions):
         _, r, term, trunc, info = env.step(a)
         rewards.append(r)
         if term or trunc:
-            return info, rewards, la_dense, la_cand
+            return env.last_episode, rewards, la_dense, la_cand
     raise AssertionError("the episode did not end")
 
 
@@ -146,7 +146,8 @@ def test_vector_env_terminal_mode_lookahead_stays_in_step_with_autoreset(corpora
     """Terminal mode builds the prefix scorer on the first lookahead and keeps it through
     SAME_STEP autoresets: increments at the taken actions sum to each episode's score."""
     task, gen = corpora["multi30k"]
-    env = TextGenVectorEnv(num_envs=3, data=task, model=gen, split="validation", reward="bleu", max_length=8)
+    env = TextGenVectorEnv(num_envs=3, autoreset_mode="same_step", data=task, model=gen, split="validation",
+                           reward="bleu", max_length=8)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     sums = np.zeros(3)
@@ -158,7 +159,7 @@ def test_vector_env_terminal_mode_lookahead_stays_in_step_with_autoreset(corpora
         sums += la[np.arange(3), a]
         _, r, term, trunc, info = env.step(a)
         for i in np.flatnonzero(term | trunc):
-            assert sums[i] == pytest.approx(env.last_episode_infos[i]["scores"]["bleu"], abs=1e-9)
+            assert sums[i] == pytest.approx(env.last_episodes[i]["scores"]["bleu"], abs=1e-9)
             assert r[i] == pytest.approx(sums[i], abs=1e-6)
             sums[i] = 0.0
             checked += 1
@@ -177,8 +178,9 @@ def test_captioning_env_cider_with_training_df_equals_pycocoevalcap():
         while not done:
             lp = env.engine.log_probs[0].numpy()
             a = int(np.argmax(np.where(env.action_masks(), lp, -np.inf)))
-            _, _, term, trunc, info = env.step(a)
+            _, _, term, trunc, _ = env.step(a)
             done = term or trunc
+        info = env.last_episode
         texts.append(info["text"])
         refs.append(info["references"])
         got.append(info["scores"]["cider"])
