@@ -2,8 +2,8 @@
 
 For the same tokens: the environment's episode score == the reward of the generate()
 output (score_batch) == the engine's lookahead increments summed along the path == the
-reference library on the episode record's text (env.last_episode["text"]); on real text (AESLC, SciTLDR, Multi30k) for ROUGE,
-BLEU and CIDEr-D, in both reward modes. Also: lookahead masks what the environment
+reference library on the episode record's text (env.last_episode["text"]); on real text
+(AESLC, SciTLDR, Multi30k) for ROUGE, BLEU and CIDEr-D, in both reward modes. Also: lookahead masks what the environment
 rejects, the captioning env's CIDEr-D (training df) by value against pycocoevalcap,
 the README's shipped-generator scores, and ``seq2seq-gym evaluate`` against rouge-score
 on the outputs it writes.
