@@ -170,7 +170,6 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     """Train a generator by maximum likelihood on a task, score it, save it (resumable)."""
     import torch
 
-    from seq2seq_gym.data import make_task
     from seq2seq_gym.models import Seq2SeqModel, has_training_state, read_training_state_info, train_mle
     from seq2seq_gym.models.checkpoint import resolve_device
     from seq2seq_gym.utils import atomic_write
@@ -225,7 +224,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     try:
         with torch.random.fork_rng(devices=[]):  # seed the initialisation without reseeding the caller's RNG
             torch.manual_seed(seed)
-            task = make_task(task_name, **task_kwargs)
+            task = _load_task_arg(task_name, task_kwargs)
             model = Seq2SeqModel.from_task(task, preset=preset, **model_kwargs)
         n_params = sum(p.numel() for p in model.parameters())
         print(f"task {task.name}: {len(task.split('train'))} training examples, vocabulary {len(task.vocab)}; "
@@ -263,14 +262,19 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_for_model(source: str, model, task_kwargs: dict[str, Any]):
-    """The task ``source`` (a name or a data path) built with the checkpoint's vocabulary where read from files."""
+def _load_task_arg(source: str, task_kwargs: dict[str, Any], vocab=None):
+    """``--task``: a registered task name or a data path (``load_path``'s layouts); one error line if neither."""
     from seq2seq_gym.data import load_task
 
     try:
-        task = load_task(source, vocab=model.vocab, what="--task", **task_kwargs)
+        return load_task(source, vocab=vocab, what="--task", **task_kwargs)
     except (FileNotFoundError, KeyError, TypeError, ValueError) as e:
         raise SystemExit(f"error: {e.args[0] if e.args else e}") from None
+
+
+def _task_for_model(source: str, model, task_kwargs: dict[str, Any]):
+    """The task ``source`` (a name or a data path) built with the checkpoint's vocabulary where read from files."""
+    task = _load_task_arg(source, task_kwargs, vocab=model.vocab)
     diff = model.vocab.difference(task.vocab) if model.vocab is not None else None
     if diff is None and model.vocab_size != len(task.vocab):
         diff = f"{model.vocab_size} vs {len(task.vocab)} ids"
@@ -343,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_tasks)
 
     p = sub.add_parser("pretrain", help="train a generator by maximum likelihood and save it")
-    p.add_argument("--task", help="task name (see `seq2seq-gym tasks`)")
+    p.add_argument("--task", help="task name (see `seq2seq-gym tasks`) or a data path (a JSONL file or corpus folder)")
     p.add_argument("--config", help="YAML file with task / task_kwargs / model / train sections")
     p.add_argument("--out", required=True, help="checkpoint directory to write")
     p.add_argument("--preset", default="small", help="model size preset (small, tiny, default, see2017, paulus2018)")

@@ -143,7 +143,7 @@ def test_pretrain_evaluate_and_make_on_a_jsonl_corpus_with_no_extra_arguments(sh
 
     gen = tmp_path / "gen"
     # vocab_size=1000: the generator's vocabulary is not the one a default load of the path builds
-    run("pretrain", "--task", "jsonl", "--task-set", f"data={corpus}", "--task-set", "vocab_size=1000",
+    run("pretrain", "--task", str(corpus), "--task-set", "vocab_size=1000",
         "--preset", "tiny", "--steps", "20", "--batch-size", "8", "--eval-limit", "8", "--out", str(gen),
         "--no-progress")
     default = load_path(corpus)
@@ -151,6 +151,14 @@ def test_pretrain_evaluate_and_make_on_a_jsonl_corpus_with_no_extra_arguments(sh
     result = json.loads(run("evaluate", "--model", str(gen), "--task", str(corpus), "--no-progress"))
     assert result["split"] == "validation" and result["examples"] == len(default.split("validation"))
     assert 0.0 <= result["score"] <= 1.0 and result["metric"].lower().startswith("rouge")
+    # the reported score is rouge-score's (stemmed, as summarization papers report it) on the written outputs
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    records = [json.loads(line) for line in open(result["outputs"], encoding="utf-8")]
+    want = [scorer.score_multi(r["references"], r["output"])["rougeL"].fmeasure for r in records]
+    assert len(records) == result["examples"]
+    assert abs(float(np.mean(want)) - result["score"]) <= 1e-6
 
     env_ = gym.make("Seq2Seq/Summarization-v0", data=str(corpus), model=str(gen))
     assert len(env_.unwrapped.task.vocab) == 1004 and env_.unwrapped.task.vocab == env_.unwrapped.generator.vocab
