@@ -66,6 +66,20 @@ def test_reference_ids_never_match_unk(vocab):
     assert r1 == [4, V, V + 1, V + 1]
     assert r2 == [V + 2, V + 1]
     assert UNK_ID not in r1 + r2
+    # with K copy slots in the action space, private ids start past every one of them
+    extra = {}
+    r3 = vocab.encode_reference(["the", "zorg", "qux"], ["zorg"], extra, copy_slots=4)
+    assert r3 == [4, V, V + 4]
+
+
+def test_collate_puts_reference_only_words_outside_the_action_space(vocab):
+    """Issue 10: a reference word no action can produce never gets an id in [0, V + K)."""
+    from seq2seq_gym.data import collate
+
+    V, K = len(vocab), 3
+    batch = collate([Example("a", ["zorg", "sat"], [["zorg", "qux"]])], vocab, max_oovs=K)
+    ids = batch.refs[0, 0, : int(batch.ref_lens[0, 0])].tolist()
+    assert ids == [V, V + K]
 
 
 def test_collate_shapes_and_masks(vocab):

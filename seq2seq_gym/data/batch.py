@@ -162,7 +162,8 @@ def collate(
         tin.append([BOS_ID] + [i if i < len(vocab) else vocab.unk_id for i in t_ext])
         tout.append([*t_ext, EOS_ID])
         extra: dict[str, int] = {}
-        ref_rows.append([vocab.encode_reference(r, ex_oovs, extra) for r in ex.references])
+        # private ids past every copy slot: no action id (< V + max_oovs) names a reference-only word
+        ref_rows.append([vocab.encode_reference(r, ex_oovs, extra, copy_slots=max_oovs or 0) for r in ex.references])
     if n_src_cut:
         logger.info("truncated %d source(s) to max_source_len=%d tokens", n_src_cut, max_source_len)
     if n_tgt_cut:

@@ -217,19 +217,27 @@ class Vocab:
         """Extended ids of a target: source OOV words get their copy id, other OOVs ``<unk>``."""
         return self._encode_with_oovs(tokens, oovs, None)
 
-    def encode_reference(self, tokens: Sequence[str], oovs: Sequence[str], extra: dict[str, int]) -> list[int]:
+    def encode_reference(
+        self, tokens: Sequence[str], oovs: Sequence[str], extra: dict[str, int], copy_slots: int = 0
+    ) -> list[int]:
         """Ids of a reference for the reward, exact on text.
 
         Like :meth:`encode_target`, but a word that is neither in the
-        vocabulary nor a source OOV gets a private id ``>= len(self) + len(oovs)``
-        (recorded in ``extra``, shared by the references of one example) instead
-        of ``<unk>``: no action can produce it, so an ``<unk>`` in a hypothesis
-        never matches a reference word, as on text.
+        vocabulary nor a source OOV gets a private id
+        ``>= len(self) + max(len(oovs), copy_slots)`` (recorded in ``extra``,
+        shared by the references of one example) instead of ``<unk>``: no
+        action can produce it, so an ``<unk>`` in a hypothesis never matches a
+        reference word, as on text. Pass the number of copy slots of the action
+        space (a task's ``max_oovs``) as ``copy_slots`` so that private ids lie
+        outside every action id ``[0, V + K)``, empty copy slots included.
         """
-        return self._encode_with_oovs(tokens, oovs, extra)
+        return self._encode_with_oovs(tokens, oovs, extra, copy_slots)
 
-    def _encode_with_oovs(self, tokens: Sequence[str], oovs: Sequence[str], extra: dict[str, int] | None) -> list[int]:
+    def _encode_with_oovs(
+        self, tokens: Sequence[str], oovs: Sequence[str], extra: dict[str, int] | None, copy_slots: int = 0
+    ) -> list[int]:
         base = len(self._itos)
+        private = base + max(len(oovs), int(copy_slots))
         oov_index = {w: k for k, w in enumerate(oovs)}
         out = []
         for t in tokens:
@@ -243,7 +251,7 @@ class Vocab:
                     i = UNK_ID
                 else:
                     if key not in extra:
-                        extra[key] = base + len(oovs) + len(extra)
+                        extra[key] = private + len(extra)
                     i = extra[key]
             out.append(i)
         return out
