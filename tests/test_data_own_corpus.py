@@ -155,7 +155,8 @@ def test_pretrain_evaluate_and_make_on_a_jsonl_corpus_with_no_extra_arguments(sh
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    records = [json.loads(line) for line in open(result["outputs"], encoding="utf-8")]
+    with open(result["outputs"], encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
     want = [scorer.score_multi(r["references"], r["output"])["rougeL"].fmeasure for r in records]
     assert len(records) == result["examples"]
     assert abs(float(np.mean(want)) - result["score"]) <= 1e-6
